@@ -1,0 +1,33 @@
+"""The `run_tag` resolver: readable, unique run folder names ("k16-attention-s0-20261121-051500").
+
+Registered on import (src.train imports it before Hydra composes). The config is resolved once at the start of a
+run, so the timestamp is fixed for the whole run. In a Hydra multirun the job number is appended, so jobs that
+start within the same second never share a folder.
+"""
+from datetime import datetime
+
+from omegaconf import OmegaConf
+
+
+def run_tag(prefix: str) -> str:
+    tag = f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        hydra_cfg = HydraConfig.get()
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            tag += f"-j{hydra_cfg.job.num}"
+    except ValueError:  # no Hydra context (tests composing configs by hand)
+        pass
+    return tag
+
+
+def readable(value) -> str:
+    """`${readable:${dataset.k_train}}` -> "all" for null, else the value as text."""
+    return "all" if value is None else str(value)
+
+
+if not OmegaConf.has_resolver("run_tag"):
+    OmegaConf.register_new_resolver("run_tag", run_tag)
+    OmegaConf.register_new_resolver("readable", readable)

@@ -1,0 +1,190 @@
+"""LightningModule for task=clip: a frozen CLIP + one of the six prompt-tuning methods, as a video classifier."""
+import logging
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric, MetricCollection, SumMetric
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+from src.data.videomix import soft_cross_entropy, videomix
+from src.errors import UserError
+from src.models.clip.clip_backbone import load_clip
+from src.models.clip.registry import build_method
+
+log = logging.getLogger(__name__)
+
+
+def eval_metrics(num_classes: int) -> MetricCollection:
+    """Everything a validation/test pass reports (torchmetrics syncs them across DDP ranks)."""
+    return MetricCollection(
+        {
+            "top1": MulticlassAccuracy(num_classes, average="micro"),
+            "top5": MulticlassAccuracy(num_classes, top_k=min(5, num_classes), average="micro"),
+            "per_class_acc": MulticlassAccuracy(num_classes, average=None),
+            "precision_macro": MulticlassPrecision(num_classes, average="macro"),
+            "recall_macro": MulticlassRecall(num_classes, average="macro"),
+            "f1_macro": MulticlassF1Score(num_classes, average="macro"),
+            "f1_micro": MulticlassF1Score(num_classes, average="micro"),
+            "confusion_matrix": MulticlassConfusionMatrix(num_classes),
+        }
+    )
+
+
+class ClipVideoModule(pl.LightningModule):
+    def __init__(self, cfg: dict, class_names: list[str]):
+        super().__init__()
+        # Plain dict + list only: the Lightning checkpoint then loads with weights_only=True.
+        self.save_hyperparameters()
+        # Checkpoints hold only the learned tensors; the frozen CLIP is rebuilt from cfg.backbone.
+        self.strict_loading = False
+        self.method_cfg, self.dataset_cfg = cfg["method"], cfg["dataset"]
+        clip, tokenizer = load_clip(cfg["backbone"])
+        self.model = build_method(cfg["method"], clip, tokenizer, class_names, cfg["dataset"]["num_frames"])
+        num_classes = len(class_names)
+        self.train_loss, self.train_acc = MeanMetric(), MulticlassAccuracy(num_classes, average="micro")
+        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
+        self.val_metrics, self.test_metrics = eval_metrics(num_classes), eval_metrics(num_classes)
+        self.bad = nn.ModuleDict({stage: SumMetric() for stage in ("train", "val", "test")})   # undecodable videos
+        self.seen = nn.ModuleDict({stage: SumMetric() for stage in ("train", "val", "test")})  # videos used
+        self.last_eval: dict[str, dict] = {}  # stage -> figures of the last finished pass (read by the artifact writer)
+        self._eval_text: torch.Tensor | None = None
+        self._mix_gen: torch.Generator | None = None
+
+    def forward(self, video: torch.Tensor, text_features: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model(video, text_features)  # (B, V, T, 3, H, W) -> (B, C)
+
+    # ---- training -------------------------------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        self._mix_gen = torch.Generator(device=self.device).manual_seed(self.hparams.cfg["seed"] + self.global_rank)
+
+    def on_train_epoch_start(self) -> None:
+        for metric in (self.train_loss, self.train_acc, self.bad["train"], self.seen["train"]):
+            metric.reset()
+
+    def training_step(self, batch: dict, batch_idx: int):
+        self._count("train", batch)
+        video, labels = batch["video"], batch["label"]
+        if video.shape[0] == 0:
+            return None  # every video of the batch was undecodable: nothing to learn from
+        kind = self.method_cfg["videomix"]
+        if kind:
+            num_classes = len(self.hparams.class_names)
+            video, targets = videomix(video, labels, num_classes, kind, self.method_cfg["videomix_prob"], self._mix_gen)
+            logits = self(video)
+            loss = soft_cross_entropy(logits, targets)
+        else:
+            logits = self(video)
+            loss = F.cross_entropy(logits, labels)
+        loss = loss + self.model.extra_loss()
+        self.train_loss.update(loss.detach(), weight=labels.numel())
+        self.train_acc.update(logits.detach(), labels)
+        self.log("train/loss", loss, prog_bar=True, batch_size=labels.numel())
+        step_acc = (logits.detach().argmax(-1) == labels).float().mean()
+        self.log("train/acc", step_acc, prog_bar=True, batch_size=labels.numel())
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        self._check_bad("train")
+
+    def train_epoch_figures(self) -> dict:
+        """Collective (every DDP rank calls it): this epoch's train loss and accuracy."""
+        return {"train_loss": self.train_loss.compute().item(), "train_acc": self.train_acc.compute().item()}
+
+    # ---- evaluation -----------------------------------------------------------------------------------------
+    def _eval_start(self, stage: str) -> None:
+        loss, metrics = self._eval(stage)
+        for metric in (loss, metrics, self.bad[stage], self.seen[stage]):
+            metric.reset()
+        # Class text features of most methods do not depend on the video: encode them once per pass.
+        self._eval_text = None
+        if not self.model.text_features_depend_on_video:
+            with torch.no_grad():
+                self._eval_text = self.model.class_text_features()
+
+    def _eval_step(self, stage: str, batch: dict) -> None:
+        self._count(stage, batch)
+        video, labels = batch["video"], batch["label"]
+        if video.shape[0] == 0:
+            return
+        logits = self(video, self._eval_text)
+        loss, metrics = self._eval(stage)
+        loss.update(F.cross_entropy(logits, labels), weight=labels.numel())
+        metrics.update(logits, labels)
+
+    def _eval_end(self, stage: str) -> None:
+        loss, metrics = self._eval(stage)
+        figures = {k: v.cpu() for k, v in metrics.compute().items()}
+        figures = {
+            "epoch": self.current_epoch,
+            "loss": loss.compute().item(),
+            **{k: v.item() for k, v in figures.items() if v.ndim == 0},
+            "per_class_acc": figures["per_class_acc"].tolist(),
+            "confusion_matrix": figures["confusion_matrix"].long().tolist(),
+            "num_videos": int(self.seen[stage].compute().item()),
+            "bad_videos": int(self.bad[stage].compute().item()),
+        }
+        self.last_eval[stage] = figures
+        self.log_dict({f"{stage}/loss": figures["loss"], f"{stage}/acc": figures["top1"],
+                       f"{stage}/top5": figures["top5"], f"{stage}/f1": figures["f1_macro"]}, prog_bar=stage == "val")
+        self._eval_text = None
+        self._check_bad(stage)
+
+    def _eval(self, stage: str):
+        return (self.val_loss, self.val_metrics) if stage == "val" else (self.test_loss, self.test_metrics)
+
+    def on_validation_epoch_start(self) -> None:
+        self._eval_start("val")
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._eval_step("val", batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_end("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._eval_start("test")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._eval_step("test", batch)
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_end("test")
+
+    # ---- bad videos -----------------------------------------------------------------------------------------
+    def _count(self, stage: str, batch: dict) -> None:
+        self.bad[stage].update(batch["num_bad"].to(self.device, torch.float32))
+        self.seen[stage].update(torch.tensor(float(batch["label"].numel()), device=self.device))
+
+    def _check_bad(self, stage: str) -> None:
+        bad, seen = self.bad[stage].compute().item(), self.seen[stage].compute().item()
+        limit = self.dataset_cfg["max_bad_fraction"]
+        if bad and bad / (bad + seen) > limit:
+            raise UserError(
+                f"{int(bad)} of {int(bad + seen)} {stage} videos could not be decoded (> dataset.max_bad_fraction="
+                f"{limit}); see the warnings above for the files, fix or remove them"
+            )
+
+    # ---- optimisation ---------------------------------------------------------------------------------------
+    def configure_optimizers(self):
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        assert params, "the method has no trainable parameters"
+        optimizer = torch.optim.AdamW(params, lr=self.method_cfg["lr"], weight_decay=self.method_cfg["weight_decay"])
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=max(1, self.trainer.max_epochs), eta_min=self.method_cfg["min_lr"]
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Keep only the learned tensors: a ViT-B/16 CLIP is ~600 MB that never changes.
+        learned = set(self.model.trainable_state_dict())
+        checkpoint["state_dict"] = {
+            k: v for k, v in checkpoint["state_dict"].items() if not k.startswith("model.") or k[6:] in learned
+        }

@@ -1,0 +1,98 @@
+"""`python -m src.train [overrides]`: compose conf/ -> build the task -> fit -> artifacts + a summary.
+
+    python -m src.train experiment=demo
+    python -m src.train method=dual_coop dataset=ucf101
+    python -m src.train task=header backbone=vmae finetune=frozen dataset.train_csv=… dataset.val_csv=…
+    python -m src.train -m method.ctx_len=4,8,16 method.pooling=mean,attention
+"""
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
+from rich.console import Console
+from rich.table import Table
+
+from src import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
+from src.artifacts.atomic import write_json
+from src.cli_checks import check_group_choices
+from src.errors import UserError
+from src.loggers import build_callbacks, build_loggers
+
+log = logging.getLogger(__name__)
+
+# The original scripts' names -> the trainer keys they stand for.
+ALIASES = {"epochs": "max_epochs", "batches_per_backprop": "accumulate_grad_batches", "gpus": "devices"}
+
+
+def apply_aliases(cfg: DictConfig) -> None:
+    with open_dict(cfg):
+        for alias, key in ALIASES.items():
+            if cfg.get(alias) is not None:
+                cfg.trainer[key] = cfg[alias]
+        devices = cfg.trainer.devices
+        if OmegaConf.is_list(devices) and len(devices) > 1 and cfg.trainer.strategy == "auto":
+            cfg.trainer.strategy = "ddp"  # a list of GPU ids means DDP, never DataParallel
+
+
+def train(cfg: DictConfig) -> dict:
+    """Build everything from `cfg`, fit (or validate), and return the run's headline figures."""
+    if cfg.ckpt_path is not None:
+        if not Path(cfg.ckpt_path).is_file():
+            raise UserError(f"ckpt_path={cfg.ckpt_path}: no such file; pass a Lightning checkpoint such as <run dir>/last.ckpt")
+        with open_dict(cfg):  # resume in the checkpoint's own run folder: its logs and best weights continue there
+            cfg.run_dir = str(Path(cfg.ckpt_path).resolve().parent)
+    OmegaConf.resolve(cfg)  # once: fixes the run folder's timestamp for the whole run
+    apply_aliases(cfg)
+    pl.seed_everything(cfg.seed, workers=True)
+
+    parts = hydra.utils.get_method(cfg.task.builder)(cfg)
+    trainer: pl.Trainer = hydra.utils.instantiate(
+        cfg.trainer, callbacks=build_callbacks(cfg) + parts.callbacks, logger=build_loggers(cfg)
+    )
+    if cfg.validate_only:
+        trainer.validate(parts.module, datamodule=parts.datamodule)
+    else:
+        trainer.fit(parts.module, datamodule=parts.datamodule, ckpt_path=cfg.ckpt_path)
+        if cfg.task.test_after_fit and getattr(parts.datamodule, "has_test", False):
+            trainer.test(parts.module, datamodule=parts.datamodule, ckpt_path="best" if trainer.checkpoint_callback else None)
+
+    summary = parts.summary() if trainer.is_global_zero else {}
+    if trainer.is_global_zero:
+        _print_summary(summary)
+        if HydraConfig.initialized():  # one result per job: the sweep summary reads these
+            out = Path(HydraConfig.get().runtime.output_dir)
+            write_json(out / "result.json", {"overrides": list(HydraConfig.get().overrides.task), **summary})
+    return summary
+
+
+def _print_summary(summary: dict) -> None:
+    table = Table(title="run summary", show_header=False)
+    for key, value in summary.items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def hydra_main(cfg: DictConfig) -> None:
+    try:
+        train(cfg)
+    except UserError as err:  # bad input: one line, exit 2, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    try:
+        check_group_choices(sys.argv[1:])
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    hydra_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Shared fixtures: the CLI runner and a small synthetic UCF-101-layout set made once per session."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory) -> Path:
+    """A small synthetic action set (UCF-101 layout), generated once per test session."""
+    from data_tools.make_synthetic import make_action_dataset
+
+    root = tmp_path_factory.mktemp("synthetic") / "ucf_synth"
+    return make_action_dataset(root, seed=0, groups=4, clips_per_group=2, num_frames=16, width=40, height=32)
+
+
+def run_cli(args: list[str], tmp_path: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`python -m src.train <args>` with every output folder under tmp_path; returns the finished process."""
+    cmd = [sys.executable, "-m", "src.train", f"paths.root_dir={tmp_path}",
+           f"hydra.run.dir={tmp_path}/outputs/run", f"hydra.sweep.dir={tmp_path}/multirun", *args]
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+# Small, fast CLIP runs on the synthetic set (CPU, tiny CLIP, 1 view of 4 frames).
+TINY_CLIP_RUN = [
+    "backbone=clip_tiny", "trainer=cpu", "dataset.num_frames=4", "dataset.num_temporal_views=1",
+    "dataset.num_spatial_views=1", "dataset.batch_size=4", "dataset.num_workers=0", "dataset.batches_per_backprop=1",
+    "~callbacks.progress_bar", "logger=csv",
+]
