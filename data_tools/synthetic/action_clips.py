@@ -42,9 +42,9 @@ def render_action_clip(class_name: str, rng: np.random.Generator, num_frames: in
 
 
 def _background(rng: np.random.Generator, num_frames: int, width: int, height: int) -> np.ndarray:
-    grey = rng.uniform(70, 150)
+    grey = rng.uniform(90, 130)
     tint = rng.uniform(-15, 15, size=3)
-    return drawing.textured_background(rng, num_frames, height, width, grey + tint, texture_amplitude=25.0)
+    return drawing.textured_background(rng, num_frames, height, width, grey + tint, texture_amplitude=15.0)
 
 
 def _colour(rng: np.random.Generator, base) -> np.ndarray:
@@ -65,14 +65,14 @@ def _still(shape: str, base_colour) -> Drawer:
         short = min(width, height)
         colour = _colour(rng, base_colour)
         if shape == "square":
-            half = rng.uniform(0.09, 0.16) * short
+            half = rng.uniform(0.20, 0.28) * short
             cx, cy = _centre(rng, num_frames, width, height, half + 2)
             return drawing.square(cx, cy, np.full(num_frames, half), height, width), colour
         if shape == "circle":
-            radius = rng.uniform(0.10, 0.17) * short
+            radius = rng.uniform(0.22, 0.30) * short
             cx, cy = _centre(rng, num_frames, width, height, radius + 2)
             return drawing.disc(cx, cy, np.full(num_frames, radius), height, width), colour
-        circumradius = rng.uniform(0.13, 0.22) * short
+        circumradius = rng.uniform(0.30, 0.40) * short
         cx, cy = _centre(rng, num_frames, width, height, circumradius + 2)
         return drawing.triangle(cx, cy, np.full(num_frames, circumradius), height, width), colour
 
@@ -91,7 +91,7 @@ def _moving(rightwards: bool) -> Drawer:
     def draw(rng, num_frames, width, height):
         short = min(width, height)
         colour = _colour(rng, YELLOW)
-        radius = rng.uniform(0.09, 0.13) * short
+        radius = rng.uniform(0.16, 0.22) * short
         span = rng.uniform(0.35, 0.60) * width
         lo = rng.uniform(radius + 1, width - radius - 1 - span)
         cx = _path(num_frames, lo, lo + span, forwards=rightwards)
@@ -107,8 +107,8 @@ def _scaling(growing: bool) -> Drawer:
     def draw(rng, num_frames, width, height):
         short = min(width, height)
         colour = _colour(rng, MAGENTA)
-        small = rng.uniform(0.06, 0.10) * short
-        big = rng.uniform(0.22, 0.30) * short
+        small = rng.uniform(0.08, 0.12) * short
+        big = rng.uniform(0.34, 0.42) * short
         cx, cy = _centre(rng, num_frames, width, height, big + 1)
         radius = _path(num_frames, small, big, forwards=growing)
         return drawing.disc(cx, cy, radius, height, width), colour

@@ -113,9 +113,10 @@ class ClipRunArtifacts(pl.Callback):
             "confusion_matrix": figures["confusion_matrix"],
             "num_videos": figures["num_videos"],
             "bad_videos": figures["bad_videos"],
-            "frames_per_view": self.data["num_frames"],
+            "frames_per_view": self.data["frames_per_view"],
             "temporal_views": self.data["num_temporal_views"],
-            "spatial_views": self.data["num_spatial_views"],
+            "spatial_views": self.data["num_spatial_views"] if split != "train" else 1,
+            "frames_per_video": self.data["frames_per_view"] * self.data["views_per_video"]["eval"],
             "data": self.data,
         }
 

@@ -52,8 +52,8 @@ class ClipVideoModule(pl.LightningModule):
         self.train_loss, self.train_acc = MeanMetric(), MulticlassAccuracy(num_classes, average="micro")
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         self.val_metrics, self.test_metrics = eval_metrics(num_classes), eval_metrics(num_classes)
-        self.bad = nn.ModuleDict({stage: SumMetric() for stage in ("train", "val", "test")})   # undecodable videos
-        self.seen = nn.ModuleDict({stage: SumMetric() for stage in ("train", "val", "test")})  # videos used
+        # Videos used and undecodable videos skipped, per stage ("train_seen", "val_bad", …).
+        self.counts = nn.ModuleDict({f"{s}_{k}": SumMetric() for s in ("train", "val", "test") for k in ("seen", "bad")})
         self.last_eval: dict[str, dict] = {}  # stage -> figures of the last finished pass (read by the artifact writer)
         self._eval_text: torch.Tensor | None = None
         self._mix_gen: torch.Generator | None = None
@@ -66,7 +66,7 @@ class ClipVideoModule(pl.LightningModule):
         self._mix_gen = torch.Generator(device=self.device).manual_seed(self.hparams.cfg["seed"] + self.global_rank)
 
     def on_train_epoch_start(self) -> None:
-        for metric in (self.train_loss, self.train_acc, self.bad["train"], self.seen["train"]):
+        for metric in (self.train_loss, self.train_acc, self.counts["train_bad"], self.counts["train_seen"]):
             metric.reset()
 
     def training_step(self, batch: dict, batch_idx: int):
@@ -101,7 +101,7 @@ class ClipVideoModule(pl.LightningModule):
     # ---- evaluation -----------------------------------------------------------------------------------------
     def _eval_start(self, stage: str) -> None:
         loss, metrics = self._eval(stage)
-        for metric in (loss, metrics, self.bad[stage], self.seen[stage]):
+        for metric in (loss, metrics, self.counts[f"{stage}_bad"], self.counts[f"{stage}_seen"]):
             metric.reset()
         # Class text features of most methods do not depend on the video: encode them once per pass.
         self._eval_text = None
@@ -128,8 +128,8 @@ class ClipVideoModule(pl.LightningModule):
             **{k: v.item() for k, v in figures.items() if v.ndim == 0},
             "per_class_acc": figures["per_class_acc"].tolist(),
             "confusion_matrix": figures["confusion_matrix"].long().tolist(),
-            "num_videos": int(self.seen[stage].compute().item()),
-            "bad_videos": int(self.bad[stage].compute().item()),
+            "num_videos": int(self.counts[f"{stage}_seen"].compute().item()),
+            "bad_videos": int(self.counts[f"{stage}_bad"].compute().item()),
         }
         self.last_eval[stage] = figures
         self.log_dict({f"{stage}/loss": figures["loss"], f"{stage}/acc": figures["top1"],
@@ -160,11 +160,11 @@ class ClipVideoModule(pl.LightningModule):
 
     # ---- bad videos -----------------------------------------------------------------------------------------
     def _count(self, stage: str, batch: dict) -> None:
-        self.bad[stage].update(batch["num_bad"].to(self.device, torch.float32))
-        self.seen[stage].update(torch.tensor(float(batch["label"].numel()), device=self.device))
+        self.counts[f"{stage}_bad"].update(batch["num_bad"].to(self.device, torch.float32))
+        self.counts[f"{stage}_seen"].update(torch.tensor(float(batch["label"].numel()), device=self.device))
 
     def _check_bad(self, stage: str) -> None:
-        bad, seen = self.bad[stage].compute().item(), self.seen[stage].compute().item()
+        bad, seen = self.counts[f"{stage}_bad"].compute().item(), self.counts[f"{stage}_seen"].compute().item()
         limit = self.dataset_cfg["max_bad_fraction"]
         if bad and bad / (bad + seen) > limit:
             raise UserError(
