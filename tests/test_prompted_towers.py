@@ -127,8 +127,9 @@ def test_ephemeral_token_under_causal_mask_reaches_every_query(tiny):
 
 def test_grad_checkpointing_matches(tiny):
     clip, _ = tiny
-    token = torch.randn(1, 2, 64, requires_grad=True)
-    x = torch.randn(2, 17, 64)
+    width = clip.visual.transformer.width
+    token = torch.randn(1, 2, width, requires_grad=True)
+    x = torch.randn(2, 17, width)
     hook = lambda i, _: LayerTokens(ephemeral=token)          # noqa: E731
     plain = run_blocks(clip.visual.transformer.resblocks, x, None, hook)
     (grad_plain,) = torch.autograd.grad(plain.sum(), token)

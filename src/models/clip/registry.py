@@ -1,9 +1,16 @@
 """Method name (`method.name`) -> classifier class; the one place the task builder asks for a CLIP method."""
 from src.errors import UserError
+from src.models.clip.dual_coop import DualCoOp
+from src.models.clip.stt import STT
+from src.models.clip.vidop import ViDOP
 from src.models.clip.video_classifier import ClipVideoClassifier
 from src.models.clip.video_coop import VideoCoOp
+from src.models.clip.vilt import ViLT
+from src.models.clip.vita import ViTa
 
-METHODS: dict[str, type[ClipVideoClassifier]] = {"video_coop": VideoCoOp}
+METHODS: dict[str, type[ClipVideoClassifier]] = {
+    "video_coop": VideoCoOp, "dual_coop": DualCoOp, "stt": STT, "vidop": ViDOP, "vilt": ViLT, "vita": ViTa,
+}
 
 
 def build_method(method: dict, clip, tokenizer, class_names: list[str], num_frames: int) -> ClipVideoClassifier:
