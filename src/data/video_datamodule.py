@@ -49,7 +49,8 @@ class VideoDataModule(pl.LightningDataModule):
                  dataset["name"], len(self.class_names), len(self.train_records), dataset["k_train"],
                  len(self.val_records), self.val_source, dataset["k_val"], len(self.test_records))
 
-        sampler = FrameSampler(dataset["num_frames"], dataset["num_temporal_views"], dataset["frame_interval"])
+        self.sampler = sampler = FrameSampler(dataset["num_frames"], dataset["num_temporal_views"],
+                                              dataset["frame_interval"])
         self.train_set = VideoClipDataset(self.train_records, sampler, self._transform(train=True), True, seed)
         self.val_set = VideoClipDataset(self.val_records, sampler, self._transform(train=False), False, seed)
         self.test_set = VideoClipDataset(self.test_records, sampler, self._transform(train=False), False, seed)
@@ -57,6 +58,23 @@ class VideoDataModule(pl.LightningDataModule):
         self.has_test = bool(self.test_records)
         if self.has_test:
             self.test_dataloader = self._test_dataloader
+
+    # --------------------------------------------------------------------------------- frame-feature cache
+    def cacheable_sets(self, include_train: bool) -> dict[str, VideoClipDataset]:
+        """Pixel datasets with deterministic sampling, whose frame features can be cached (split -> dataset).
+
+        Training is cacheable only without augmentation, and then uses the evaluation's centred sampling and a
+        centre crop (no temporal jitter): the price of encoding each training video once.
+        """
+        sets = {"val": self.val_set, **({"test": self.test_set} if self.has_test else {})}
+        if include_train:
+            sets["train"] = VideoClipDataset(self.train_records, self.sampler, self._transform(train=True), False,
+                                             self.seed)
+        return sets
+
+    def use_dataset(self, split: str, dataset) -> None:
+        """Serve `split` from another dataset (e.g. cached features) from the next dataloader on."""
+        setattr(self, f"{split}_set", dataset)
 
     # ---------------------------------------------------------------------------------------------- loaders
     def train_dataloader(self) -> DataLoader:
@@ -68,7 +86,7 @@ class VideoDataModule(pl.LightningDataModule):
     def _test_dataloader(self) -> DataLoader:
         return self._loader(self.test_set, shuffle=False)
 
-    def _loader(self, dataset: VideoClipDataset, shuffle: bool) -> DataLoader:
+    def _loader(self, dataset, shuffle: bool) -> DataLoader:
         cfg = self.dataset_cfg
         workers = cfg["num_workers"]
         return DataLoader(

@@ -66,14 +66,18 @@ class VideoClipDataset(Dataset):
 
 
 def collate_skip_bad(batch: list[dict | None]) -> dict:
-    """Stack the good items; `num_bad` counts the dropped ones. All bad -> tensors with a batch size of 0."""
+    """Stack the good items; `num_bad` counts the dropped ones. All bad -> tensors with a batch size of 0.
+
+    Items carry pixels ("video", (V, T, 3, S, S)) or cached frame features ("features", (V, T, E)).
+    """
     good = [item for item in batch if item is not None]
     num_bad = torch.tensor(len(batch) - len(good), dtype=torch.long)
     if not good:
         return {"video": torch.zeros(0, 0, 0, 3, 0, 0), "label": torch.zeros(0, dtype=torch.long),
                 "index": torch.zeros(0, dtype=torch.long), "num_bad": num_bad}
+    key = "features" if "features" in good[0] else "video"
     return {
-        "video": torch.stack([item["video"] for item in good]),                   # (B, V, T, 3, S, S)
+        key: torch.stack([item[key] for item in good]),                            # (B, V, T, 3, S, S) | (B, V, T, E)
         "label": torch.tensor([item["label"] for item in good], dtype=torch.long),  # (B,)
         "index": torch.tensor([item["index"] for item in good], dtype=torch.long),  # (B,)
         "num_bad": num_bad,

@@ -61,6 +61,12 @@ class ClipVideoModule(pl.LightningModule):
     def forward(self, video: torch.Tensor, text_features: torch.Tensor | None = None) -> torch.Tensor:
         return self.model(video, text_features)  # (B, V, T, 3, H, W) -> (B, C)
 
+    def logits(self, batch: dict, text_features: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, C) from pixels, or from cached frame features when the batch carries them (dataset.feature_cache)."""
+        if "features" in batch:
+            return self.model.forward_features(batch["features"], text_features)
+        return self.model(batch["video"], text_features)
+
     # ---- training -------------------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
         self._mix_gen = torch.Generator(device=self.device).manual_seed(self.hparams.cfg["seed"] + self.global_rank)
@@ -71,17 +77,18 @@ class ClipVideoModule(pl.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int):
         self._count("train", batch)
-        video, labels = batch["video"], batch["label"]
-        if video.shape[0] == 0:
+        labels = batch["label"]
+        if labels.numel() == 0:
             return None  # every video of the batch was undecodable: nothing to learn from
         kind = self.method_cfg["videomix"]
-        if kind:
+        if kind:  # pixels only: a run with VideoMix never caches its training features
             num_classes = len(self.hparams.class_names)
-            video, targets = videomix(video, labels, num_classes, kind, self.method_cfg["videomix_prob"], self._mix_gen)
+            video, targets = videomix(batch["video"], labels, num_classes, kind, self.method_cfg["videomix_prob"],
+                                      self._mix_gen)
             logits = self(video)
             loss = soft_cross_entropy(logits, targets)
         else:
-            logits = self(video)
+            logits = self.logits(batch)
             loss = F.cross_entropy(logits, labels)
         loss = loss + self.model.extra_loss()
         self.train_loss.update(loss.detach(), weight=labels.numel())
@@ -111,10 +118,10 @@ class ClipVideoModule(pl.LightningModule):
 
     def _eval_step(self, stage: str, batch: dict) -> None:
         self._count(stage, batch)
-        video, labels = batch["video"], batch["label"]
-        if video.shape[0] == 0:
+        labels = batch["label"]
+        if labels.numel() == 0:
             return
-        logits = self(video, self._eval_text)
+        logits = self.logits(batch, self._eval_text)
         loss, metrics = self._eval(stage)
         loss.update(F.cross_entropy(logits, labels), weight=labels.numel())
         metrics.update(logits, labels)

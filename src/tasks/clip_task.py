@@ -8,6 +8,7 @@ from src.artifacts.clip_artifacts import ClipRunArtifacts, load_checkpoint, run_
 from src.data.video_datamodule import VideoDataModule
 from src.errors import UserError
 from src.tasks.clip_module import ClipVideoModule
+from src.tasks.frame_feature_caching import FrameFeatureCaching, caching_plan
 from src.tasks.parts import TaskParts
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,11 @@ def build(cfg: DictConfig) -> TaskParts:
         continue_from(module, resolve_continue_from(cfg.continue_from, Path(cfg.paths.models_dir)))
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    writer = ClipRunArtifacts(run_dir, config=config, data_description=datamodule.describe())
-    return TaskParts(module, datamodule, run_dir, callbacks=[writer], summary=lambda: run_summary(run_dir))
+    callbacks = [ClipRunArtifacts(run_dir, config=config, data_description=datamodule.describe())]
+    cache_eval, cache_train = caching_plan(config, module.model)
+    if cache_eval:
+        callbacks.insert(0, FrameFeatureCaching(config, cache_train))
+    return TaskParts(module, datamodule, run_dir, callbacks=callbacks, summary=lambda: run_summary(run_dir))
 
 
 def resolve_continue_from(spec: str, models_dir: Path) -> Path:

@@ -53,9 +53,29 @@ class ClipVideoClassifier(nn.Module):
         logits = self.view_logits(video.flatten(0, 1), text_features)  # (B·V, C)
         return logits.view(B, V, -1).mean(dim=1)                       # (B, C)
 
+    @property
+    def frame_features_cacheable(self) -> bool:
+        """Frames go through the frozen, unprompted image tower (derived: a method that prompts it overrides
+        encode_frames or view_logits), so per-frame features can be computed once and cached."""
+        cls = type(self)
+        return cls.encode_frames is ClipVideoClassifier.encode_frames and cls.view_logits is ClipVideoClassifier.view_logits
+
+    def forward_features(self, features: Tensor, text_features: Tensor | None = None) -> Tensor:
+        """Cached frame features (B, V, T, E) of the frozen image tower -> (B, C); same as forward on pixels."""
+        assert self.frame_features_cacheable, f"{type(self).__name__} prompts the image tower: no feature input"
+        assert features.dim() == 4, f"features must be (B, V, T, E), got {tuple(features.shape)}"
+        B, V = features.shape[:2]
+        if text_features is None:
+            text_features = self.class_text_features()
+        return self.score_frames(features.flatten(0, 1), text_features).view(B, V, -1).mean(dim=1)
+
     def view_logits(self, clips: Tensor, text_features: Tensor | None) -> Tensor:
         """(N, T, 3, H, W) -> (N, C). text_features (C, E) or per-clip (N, C, E); None -> class_text_features()."""
-        frames = F.normalize(self.encode_frames(clips), dim=-1)        # (N, T, E)
+        return self.score_frames(self.encode_frames(clips), text_features)
+
+    def score_frames(self, frames: Tensor, text_features: Tensor | None) -> Tensor:
+        """Frame features (N, T, E) -> normalise per frame -> pool -> normalise -> logits (N, C)."""
+        frames = F.normalize(frames, dim=-1)                           # (N, T, E)
         video = F.normalize(self.pooling(frames), dim=-1)              # (N, E)
         if text_features is None:
             text_features = self.class_text_features()
