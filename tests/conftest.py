@@ -32,3 +32,15 @@ TINY_CLIP_RUN = [
     "dataset.num_spatial_views=1", "dataset.batch_size=4", "dataset.num_workers=0", "dataset.batches_per_backprop=1",
     "~callbacks.progress_bar", "logger=csv",
 ]
+
+
+def compose_cfg(overrides: list[str], tmp_path: Path) -> dict:
+    """conf/train.yaml + overrides, resolved to a plain dict outside a Hydra run (for in-process tests)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    import src.run_naming  # noqa: F401  (the run_tag resolver)
+
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=[*overrides, f"paths.root_dir={tmp_path}", f"paths.output_dir={tmp_path}"])
+    return OmegaConf.to_container(cfg, resolve=True)

@@ -18,6 +18,7 @@ from src.data.videomix import soft_cross_entropy, videomix
 from src.errors import UserError
 from src.models.clip.clip_backbone import load_clip
 from src.models.clip.registry import build_method
+from src.tasks.text_feature_window import TextFeatureWindow
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class ClipVideoModule(pl.LightningModule):
         self.last_eval: dict[str, dict] = {}  # stage -> figures of the last finished pass (read by the artifact writer)
         self._eval_text: torch.Tensor | None = None
         self._mix_gen: torch.Generator | None = None
+        self._text_window: TextFeatureWindow | None = None
 
     def forward(self, video: torch.Tensor, text_features: torch.Tensor | None = None) -> torch.Tensor:
         return self.model(video, text_features)  # (B, V, T, 3, H, W) -> (B, C)
@@ -70,6 +72,13 @@ class ClipVideoModule(pl.LightningModule):
     # ---- training -------------------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
         self._mix_gen = torch.Generator(device=self.device).manual_seed(self.hparams.cfg["seed"] + self.global_rank)
+        share = (self.hparams.cfg["task"]["text_once_per_step"] and not self.model.text_features_depend_on_video
+                 and self.trainer.world_size == 1 and "16" not in str(self.trainer.precision))
+        self._text_window = TextFeatureWindow() if share else None
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        if self._text_window is not None:
+            self._text_window.backward()
 
     def on_train_epoch_start(self) -> None:
         for metric in (self.train_loss, self.train_acc, self.counts["train_bad"], self.counts["train_seen"]):
@@ -88,7 +97,8 @@ class ClipVideoModule(pl.LightningModule):
             logits = self(video)
             loss = soft_cross_entropy(logits, targets)
         else:
-            logits = self.logits(batch)
+            text = self._text_window.features(self.model.class_text_features) if self._text_window else None
+            logits = self.logits(batch, text)
             loss = F.cross_entropy(logits, labels)
         loss = loss + self.model.extra_loss()
         self.train_loss.update(loss.detach(), weight=labels.numel())
