@@ -100,7 +100,8 @@ def test_repeat_major_order_with_per_sequence_ephemeral_tokens(tiny):
     tokens[C:] = torch.randn(C, 1, 64)                         # only repeat r = 1 gets a non-zero token
 
     def hook(layer, x):
-        assert x.shape == (2 * C, 77, 64)                      # sequence length unchanged by ephemeral tokens
+        # sequence length unchanged by ephemeral tokens (the prompts run only up to the last EOS)
+        assert x.shape == (2 * C, encoder.num_tokens, 64) and encoder.num_tokens == int(encoder.eos_positions.max()) + 1
         return LayerTokens(ephemeral=tokens) if layer == 1 else None
 
     out = encoder(hook=hook, repeat=2)                          # (2·C, E), row r·C + c
@@ -108,7 +109,7 @@ def test_repeat_major_order_with_per_sequence_ephemeral_tokens(tiny):
     assert not torch.allclose(out[:C], plain, atol=1e-4)       # a zero token is still an extra key: changes r=0
     assert not torch.allclose(out[C:], out[:C], atol=1e-4)
     repeated = encoder(repeat=2)
-    assert torch.allclose(repeated[:C], plain, atol=1e-6) and torch.allclose(repeated[C:], plain, atol=1e-6)
+    assert torch.allclose(repeated[:C], plain, atol=1e-5) and torch.allclose(repeated[C:], plain, atol=1e-5)
 
 
 # ---- run_blocks ---------------------------------------------------------------------------------------------

@@ -86,6 +86,8 @@ class PromptedTextEncoder(nn.Module):
             base = clip.token_embedding(token_ids)                                     # (C, L, D)
         self.register_buffer("base_embeddings", base, persistent=False)
         self.register_buffer("eos_positions", token_ids.argmax(dim=-1), persistent=False)   # (C,)
+        # Tokens after the last EOS cannot reach any EOS output under the causal mask: run only up to it.
+        self.num_tokens = int(self.eos_positions.max()) + 1                            # L' <= L
         self.register_buffer("ctx_positions", torch.tensor(positions, dtype=torch.long).reshape(len(class_names), k),
                              persistent=False)                                          # (C, k)
         self.ctx = nn.Parameter(self._initial_context(base, bool(ctx_init), ctx_std))
@@ -136,11 +138,12 @@ class PromptedTextEncoder(nn.Module):
 
     def forward(self, hook: TokenHook | None = None, repeat: int = 1, ctx: Tensor | None = None) -> Tensor:
         """-> (repeat·C, E) unnormalised class text features; a hook may add per-sequence tokens per layer."""
-        clip = self.clip
-        x = self.prompt_embeddings(repeat, ctx)                         # (R·C, L, D)
-        x = x + clip.positional_embedding.to(x.dtype)
+        clip, L = self.clip, self.num_tokens
+        x = self.prompt_embeddings(repeat, ctx)[:, :L]                  # (R·C, L', D): padding after EOS dropped
+        x = x + clip.positional_embedding[:L].to(x.dtype)
         grad_ckpt = bool(getattr(clip.transformer, "grad_checkpointing", False))
-        x = run_blocks(clip.transformer.resblocks, x, clip.attn_mask, hook, grad_ckpt)
+        mask = None if clip.attn_mask is None else clip.attn_mask[:L, :L]
+        x = run_blocks(clip.transformer.resblocks, x, mask, hook, grad_ckpt)
         eos = self.eos_positions.repeat(repeat)                         # (R·C,) each sequence its own EOS
         x = clip.ln_final(x[torch.arange(x.shape[0], device=x.device), eos])   # (R·C, D)
         return project_text(clip, x)
