@@ -20,7 +20,16 @@ def synthetic_root(tmp_path_factory) -> Path:
 
 def run_cli(args: list[str], tmp_path: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     """`python -m src.train <args>` with every output folder under tmp_path; returns the finished process."""
-    cmd = [sys.executable, "-m", "src.train", f"paths.root_dir={tmp_path}",
+    flags, rest, args = [], list(args), []
+    while rest:  # Hydra's flags (-m, --cfg job, --help) go before the overrides (argparse does not intermix)
+        arg = rest.pop(0)
+        if arg in ("--cfg", "-c", "--package", "-p"):
+            flags += [arg, rest.pop(0)]
+        elif arg.startswith("-") and not arg.startswith("~"):
+            flags.append(arg)
+        else:
+            args.append(arg)
+    cmd = [sys.executable, "-m", "src.train", *flags, f"paths.root_dir={tmp_path}",
            f"hydra.run.dir={tmp_path}/outputs/run", f"hydra.sweep.dir={tmp_path}/multirun", *args]
     env = {**os.environ, "WANDB_MODE": "offline", "PYTHONWARNINGS": "ignore"}
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)

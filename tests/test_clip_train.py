@@ -128,3 +128,20 @@ def test_demo_learns_the_appearance_classes(tmp_path):
     per_class = json.loads((run / "validation_results.json").read_text())["per_class_accuracy"]
     appearance = [per_class[prompt_name(c)] for c in CLASS_GROUPS["appearance"]]
     assert sum(appearance) / len(appearance) >= 0.5, per_class
+
+
+def test_demo_sweep_over_the_six_methods(tmp_path):
+    """`-m experiment=demo method=…` runs every method (default layer schedules on the 12-layer tiny CLIP)."""
+    methods = ["video_coop", "dual_coop", "stt", "vidop", "vilt", "vita"]
+    proc = run_cli(["-m", "experiment=demo", f"method={','.join(methods)}", "trainer.max_epochs=1",
+                    "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "task.test_after_fit=false",
+                    "dataset.batch_size=2", "dataset.num_frames=4", "dataset.num_workers=0",
+                    "~callbacks.progress_bar"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    import pandas as pd
+
+    summary = pd.read_csv(tmp_path / "multirun" / "summary.csv")
+    assert sorted(summary["method"]) == sorted(methods)
+    for method in methods:
+        (run,) = (tmp_path / "models" / method / "synthetic").iterdir()
+        assert (run / "checkpoint.pth").is_file() and (run / "validation_results.json").is_file()
