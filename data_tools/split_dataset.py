@@ -39,16 +39,21 @@ def pick_group_column(frame: pd.DataFrame, group_col: str | None) -> str | None:
     return next((c for c in GROUP_COLUMNS if c in frame.columns), None)
 
 
-def split_rows(frame: pd.DataFrame, *, val_split: float, seed: int, group_col: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_rows(frame: pd.DataFrame, *, val_split: float, seed: int,
+               group_col: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, val): whole groups per side, val ~ val_split of the rows, header share ~ the input's in both."""
     if not 0.0 < val_split < 1.0:
         raise UserError(f"--val_split {val_split}: must be between 0 and 1 (exclusive), e.g. 0.2")
     group_col = pick_group_column(frame, group_col)
-    groups = frame[group_col].astype(str) if group_col else pd.Series(np.arange(len(frame)).astype(str), index=frame.index)
+    if group_col:
+        groups = frame[group_col].astype(str)
+    else:
+        groups = pd.Series(np.arange(len(frame)).astype(str), index=frame.index)
     if group_col is None:
         log.warning("no group column (group, video_id): splitting single rows; near-duplicate clips may leak")
     per_group = pd.DataFrame({"g": groups, "pos": frame["label"].astype(int)}).groupby("g", sort=True)["pos"]
-    names, sizes, positives = per_group.size().index.to_numpy(), per_group.size().to_numpy(), per_group.sum().to_numpy()
+    counts = per_group.size()
+    names, sizes, positives = counts.index.to_numpy(), counts.to_numpy(), per_group.sum().to_numpy()
     if len(names) < 2:
         raise UserError(f"only one group in column {group_col}: cannot split without leaking; use --group_col")
     in_val = _choose_val_groups(sizes, positives, val_split, seed)
@@ -124,10 +129,12 @@ def relative_or_absolute(path: Path, relative_to: Path) -> str:
         return str(Path(path).resolve())
 
 
-def fix_paths(frame: pd.DataFrame, *, csv_dir: Path, root_dir: Path | None, relative_to: Path) -> tuple[pd.DataFrame, list[str]]:
+def fix_paths(frame: pd.DataFrame, *, csv_dir: Path, root_dir: Path | None,
+              relative_to: Path) -> tuple[pd.DataFrame, list[str]]:
     """Paths rewritten to files that exist here (relative to `relative_to`), and the rows whose file is missing."""
     located = [locate_file(str(raw), csv_dir=csv_dir, root_dir=root_dir) for raw in frame["path"]]
-    missing = [f"row {i + 1} (line {i + 2}): {raw}" for i, (raw, loc) in enumerate(zip(frame["path"], located)) if loc is None]
+    missing = [f"row {i + 1} (line {i + 2}): {raw}"
+               for i, (raw, loc) in enumerate(zip(frame["path"], located)) if loc is None]
     fixed = frame.copy()
     fixed["path"] = [relative_or_absolute(loc, relative_to) if loc is not None else None for loc in located]
     return fixed[fixed["path"].notna()].copy(), missing
@@ -179,7 +186,8 @@ def split_dataset(input_csv: Path, output_dir: Path, *, root_dir: Path | None, v
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--input_csv", required=True, type=Path, help="CSV with path,label (+ video_id,half,frame,group)")
+    parser.add_argument("--input_csv", required=True, type=Path,
+                        help="CSV with path,label (+ video_id,half,frame,group)")
     parser.add_argument("--output_dir", required=True, type=Path, help="where train.csv and val.csv are written")
     parser.add_argument("--root_dir", type=Path, default=None, help="folder holding the clips on this machine")
     parser.add_argument("--val_split", type=float, default=0.2, help="fraction of rows for validation, in (0, 1)")

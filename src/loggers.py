@@ -10,7 +10,10 @@ log = logging.getLogger(__name__)
 
 
 def build_callbacks(cfg: DictConfig) -> list:
-    return [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    # An entry without _target_ is a leftover setting of a removed callback (e.g. callbacks=none + a task's
+    # early_stopping.patience): nothing to build.
+    return [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values()
+            if c is not None and "_target_" in c]
 
 
 def build_loggers(cfg: DictConfig) -> list:

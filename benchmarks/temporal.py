@@ -1,0 +1,204 @@
+"""Which CLIP methods model time: every method on the synthetic set's motion-only classes, one fixed budget.
+
+    python -m benchmarks.temporal                                   # all rows below (CPU: 6–8 minutes on 2 shared cores)
+    python -m benchmarks.temporal --methods video_coop_mean vita --override method.epochs=2
+
+Data: the synthetic action set (data_tools/make_synthetic.py; generated under data/ when missing) restricted to
+its MOTION_PAIRS: moving left / moving right and growing / shrinking. The two members of a pair draw their frames
+from the same distribution and differ only in frame order, so an order-blind model (per-frame features + mean
+pooling) sits at chance (50%) inside each pair; only what a method learns about time can beat it. The two pairs
+look different (colour, motion kind); the rows also report how many videos were put in the wrong pair (an
+appearance error, which can push an order-blind row below 50%).
+Protocol (conf/experiment/temporal_bench.yaml, the same for every row): clip_tiny_deep (random init, 12 layers
+per tower, so every method's default layer schedule applies), 8 frames, batch 8, the same epochs, lr and seed,
+no VideoMix, no early stopping; train on 60% of each class's groups, evaluate the FINAL weights once on the other
+40% (held out by group; no best-epoch pick). Each row runs the real code path, `src.train.train(cfg)`.
+Rows: video_coop with mean pooling (the order-blind baseline) and with attention pooling (learned query + temporal
+position embedding), dual_coop, stt, vidop, vilt, vita with their own pooling and layer schedules.
+Output: a table (held-out accuracy on left/right, on growing/shrinking, overall; the fraction put in the wrong
+pair; seconds per row) and benchmarks/results/temporal.json (+ per-class accuracy, train loss per epoch, and
+whether each row beats the baseline by more than 2 standard errors).
+"""
+import argparse
+import json
+import logging
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from benchmarks.common import REPO, RESULTS_DIR, environment, print_table, save_results
+from data_tools.make_synthetic import MOTION_PAIRS, make_action_dataset
+from data_tools.synthetic import ucf_layout
+from src import run_naming  # noqa: F401  (registers the run_tag resolver used by conf/task/clip.yaml)
+from src.artifacts.atomic import write_text
+from src.data.class_names import prompt_name
+from src.train import train
+
+EXPERIMENT = "temporal_bench"
+# Row name -> the Hydra overrides that pick the method (everything else is the experiment's fixed budget).
+VARIANTS = {
+    "video_coop_mean": ["method=video_coop", "method.pooling=mean"],
+    "video_coop_attention": ["method=video_coop", "method.pooling=attention"],
+    "dual_coop": ["method=dual_coop"],
+    "stt": ["method=stt"],
+    "vidop": ["method=vidop"],
+    "vilt": ["method=vilt"],
+    "vita": ["method=vita"],
+}
+BASELINE = "video_coop_mean"
+Z_MIN = 2.0   # "beats the baseline": more than 2 standard errors above it (see _beats_baseline)
+PAIR_NAMES = {pair: "/".join(prompt_name(c).split()[-1] for c in pair) for pair in MOTION_PAIRS}   # "left/right"
+# Lightning's notes that do not concern this benchmark (few loader workers, frozen CLIP in eval mode, …).
+QUIET = (r".*(does not have many workers|module\(s\) in eval mode|isinstance\(treespec, LeafSpec\)|log_every_n_steps"
+         r"|exists and is not empty).*")
+
+
+def compose_run(overrides: list[str], runs_dir: Path) -> DictConfig:
+    """experiment=temporal_bench + `overrides`; run folders under runs_dir (no Hydra run: output_dir is set)."""
+    overrides = [f"experiment={EXPERIMENT}", *overrides, f"paths.models_dir={runs_dir / 'models'}",
+                 f"paths.output_dir={runs_dir / 'outputs'}"]
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return compose("train", overrides=overrides)
+
+
+def prepare_data(dataset: dict) -> int:
+    """Generate the synthetic set (when missing) and write the motion-only list file + class names.
+
+    Labels are the position in MOTION_PAIRS order (left, right, growing, shrinking). Returns the video count.
+    """
+    synthetic = dataset["synthetic"]
+    root = make_action_dataset(Path(dataset["root"]), **synthetic)
+    classes = [name for pair in MOTION_PAIRS for name in pair]
+    lines = [f"{ucf_layout.video_path(name, group, clip)} {label}"
+             for label, name in enumerate(classes)
+             for group in range(1, synthetic["groups"] + 1)
+             for clip in range(1, synthetic["clips_per_group"] + 1)]
+    missing = [line.split()[0] for line in lines if not (root / line.split()[0]).is_file()]
+    assert not missing, f"{root}: the synthetic set lacks {missing[:3]} …; delete the folder to regenerate it"
+    write_text(Path(dataset["train_list"]), "".join(line + "\n" for line in lines))
+    write_text(Path(dataset["class_names_file"]), "".join(name + "\n" for name in classes))
+    return len(lines)
+
+
+def pair_accuracy(results: dict, pair: tuple[str, str]) -> float:
+    """Fraction of the pair's held-out videos predicted as their own class (4-way prediction)."""
+    names = results["class_names"]
+    rows = [names.index(prompt_name(c)) for c in pair]
+    matrix = results["confusion_matrix"]                        # (C, C): row = true class, column = predicted
+    total = sum(sum(matrix[r]) for r in rows)
+    assert total > 0, f"no held-out videos of {pair}: the hold-out has too few groups"
+    return sum(matrix[r][r] for r in rows) / total
+
+
+def cross_pair_errors(results: dict) -> float:
+    """Fraction of held-out videos predicted as a class of the OTHER pair (appearance errors, not order ones)."""
+    names, matrix = results["class_names"], results["confusion_matrix"]
+    pair_of = {names.index(prompt_name(c)): i for i, pair in enumerate(MOTION_PAIRS) for c in pair}
+    wrong = sum(matrix[t][p] for t in pair_of for p in pair_of if pair_of[t] != pair_of[p])
+    return wrong / sum(map(sum, matrix))
+
+
+def run_variant(name: str, overrides: list[str], runs_dir: Path) -> dict:
+    """Train one row through src.train.train and read its held-out figures back from the run folder."""
+    cfg = compose_run([*VARIANTS[name], *overrides, f"run_id={name}"], runs_dir)
+    start = time.perf_counter()
+    summary = train(cfg)
+    seconds = time.perf_counter() - start
+    run_dir = Path(summary["run_dir"])
+    results = json.loads((run_dir / "validation_results.json").read_text())
+    log = json.loads((run_dir / "training_log.json").read_text())
+    assert results["best_epoch"] == log[-1]["epoch"], f"{name}: the held-out figures are not of the final epoch"
+    row = {"method": name, "method_name": cfg.method.name, "pooling": cfg.method.pooling,
+           **{PAIR_NAMES[pair]: pair_accuracy(results, pair) for pair in MOTION_PAIRS},
+           "overall": results["top1"], "cross_pair_errors": cross_pair_errors(results),
+           "per_class_accuracy": results["per_class_accuracy"],
+           "held_out_videos": results["num_videos"], "epochs": len(log),
+           "final_train_loss": log[-1]["train_loss"], "final_train_acc": log[-1]["train_acc"],
+           "train_loss_per_epoch": [r["train_loss"] for r in log], "train_seconds": seconds}
+    return row
+
+
+def run_all(args: argparse.Namespace) -> dict:
+    """Prepare the data once, train every requested row, collect the figures."""
+    with tempfile.TemporaryDirectory(prefix="temporal_bench_") as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=QUIET)
+        runs_dir = Path(args.runs_dir or tmp).resolve()
+        budget = compose_run(args.override, runs_dir)
+        start = time.perf_counter()
+        num_videos = prepare_data(OmegaConf.to_container(budget.dataset, resolve=True))
+        data_seconds = time.perf_counter() - start
+        rows = [run_variant(name, args.override, runs_dir) for name in args.methods]
+    return {"settings": {**_settings(budget, num_videos, args.override), "threads": torch.get_num_threads()},
+            "data_seconds": data_seconds,
+            "total_seconds": time.perf_counter() - start, "rows": rows, "beats_baseline": _beats_baseline(rows),
+            "environment": environment(torch.device("cpu"))}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.temporal", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--methods", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                        help="rows to run (default: all)")
+    parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Hydra override applied to every row (e.g. method.epochs=2); repeatable")
+    # One thread: on a shared 2-core machine torch's default pool oversubscribes the cores, and every small
+    # matmul of the tiny CLIP then waits on the others' jobs (measured: a (1088, 96) linear 1.3 ms -> 33 ms).
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0 = torch's default)")
+    parser.add_argument("--runs-dir", type=Path, default=None,
+                        help="keep the run folders here (default: a temporary folder, deleted at the end)")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR, help="where temporal.json goes")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = _parser().parse_args(argv)
+    threads = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        results = run_all(args)
+    finally:
+        torch.set_num_threads(threads)
+    rows, pairs = results["rows"], [PAIR_NAMES[pair] for pair in MOTION_PAIRS]
+    print_table("motion-only classes, held-out accuracy (chance inside a pair: 0.5)",
+                ["method", "left/right", "grow/shrink", "overall", "x-pair", "train s"],
+                [[r["method"], *(r[p] for p in pairs), r["overall"], r["cross_pair_errors"], r["train_seconds"]]
+                 for r in rows])
+    save_results("temporal", results, args.out_dir)
+    return results
+
+
+def _settings(cfg: DictConfig, num_videos: int, overrides: list[str]) -> dict:
+    return {"experiment": EXPERIMENT, "overrides": list(overrides), "backbone": cfg.backbone.name,
+            "epochs": cfg.method.epochs, "lr": cfg.method.lr, "batch_size": cfg.dataset.batch_size,
+            "frames": cfg.dataset.num_frames, "seed": cfg.seed, "val_fraction": cfg.dataset.val_fraction,
+            "videos": num_videos, "synthetic": OmegaConf.to_container(cfg.dataset.synthetic, resolve=True)}
+
+
+def _beats_baseline(rows: list[dict]) -> dict:
+    """Row -> whether its overall held-out accuracy beats the order-blind baseline's by more than the noise.
+
+    With ~100 held-out videos one accuracy has a standard error of ~5 points, so "higher" is not enough: a row
+    beats the baseline when the difference exceeds Z_MIN standard errors of a difference of two proportions.
+    """
+    base = next((r for r in rows if r["method"] == BASELINE), None)
+    if base is None:
+        return {}
+    out = {}
+    for row in rows:
+        if row is base:
+            continue
+        variance = sum(r["overall"] * (1 - r["overall"]) / r["held_out_videos"] for r in (row, base))
+        out[row["method"]] = row["overall"] - base["overall"] > Z_MIN * max(variance, 1e-12) ** 0.5
+    return out
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)   # "Seed set", "GPU available", … per row
+    main()

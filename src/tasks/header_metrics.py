@@ -1,0 +1,48 @@
+"""Header Net validation figures: the binary metrics at threshold 0.5 and the F1-optimal threshold.
+
+They are computed from the validation predictions of every rank gathered into one set (duplicates the
+DistributedSampler pads with removed), so the metric objects do not sync again (`sync_on_compute=False`).
+"""
+import torch
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    BinaryAccuracy,
+    BinaryAUROC,
+    BinaryAveragePrecision,
+    BinaryF1Score,
+    BinaryMatthewsCorrCoef,
+    BinaryPrecision,
+    BinaryRecall,
+)
+from torchmetrics.functional.classification import binary_precision_recall_curve
+
+THRESHOLD = 0.5
+
+
+def binary_metrics(*, sync_on_compute: bool) -> MetricCollection:
+    """acc, precision, recall, f1, mcc at THRESHOLD on the header probability; auc (ROC) and pr_auc (AP)."""
+    kw = {"sync_on_compute": sync_on_compute}
+    return MetricCollection({
+        "acc": BinaryAccuracy(threshold=THRESHOLD, **kw),
+        "precision": BinaryPrecision(threshold=THRESHOLD, **kw),
+        "recall": BinaryRecall(threshold=THRESHOLD, **kw),
+        "f1": BinaryF1Score(threshold=THRESHOLD, **kw),
+        "auc": BinaryAUROC(**kw),
+        "pr_auc": BinaryAveragePrecision(**kw),
+        "mcc": BinaryMatthewsCorrCoef(threshold=THRESHOLD, **kw),
+    })
+
+
+def best_f1_threshold(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """The header-probability threshold with the highest F1 on these predictions, and its F1/precision/recall.
+
+    Chosen on validation, so it is optimistic for that set; it is reported beside 0.5, never used for selection.
+    """
+    precision, recall, thresholds = binary_precision_recall_curve(probs.float(), labels.long())
+    precision, recall = precision[:-1], recall[:-1]  # the last point (recall 0) has no threshold
+    f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
+    if thresholds.numel() == 0 or float(f1.max()) <= 0.0:
+        return {"threshold": THRESHOLD, "f1": 0.0, "precision": 0.0, "recall": 0.0}
+    best = int(torch.argmax(f1))
+    return {"threshold": float(thresholds[best]), "f1": float(f1[best]),
+            "precision": float(precision[best]), "recall": float(recall[best])}

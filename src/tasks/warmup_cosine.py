@@ -1,0 +1,20 @@
+"""Learning-rate multiplier for LambdaLR: linear warm-up, then cosine decay (per optimizer step).
+
+A callable object rather than a lambda so the scheduler's state is saved with Lightning checkpoints. Applied as a
+multiplier, it keeps the ratio between parameter groups (head vs. backbone, layer-wise decay) all along.
+"""
+import math
+
+
+class WarmupCosine:
+    def __init__(self, *, warmup_steps: int, total_steps: int, start_factor: float, min_ratio: float):
+        assert 0 <= warmup_steps <= total_steps and total_steps > 0, f"bad schedule {warmup_steps}/{total_steps}"
+        self.warmup_steps, self.total_steps = warmup_steps, total_steps
+        self.start_factor, self.min_ratio = start_factor, min_ratio
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.start_factor + (1.0 - self.start_factor) * step / self.warmup_steps
+        span = max(self.total_steps - self.warmup_steps, 1)
+        progress = min((step - self.warmup_steps) / span, 1.0)
+        return self.min_ratio + (1.0 - self.min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
