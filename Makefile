@@ -30,7 +30,7 @@ lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check src data_tools tests benchmarks
 
 bench: $(STAMP)  ## the benchmarks in benchmarks/ (CPU, minutes; not part of `make test`)
-	for b in loader header_loader; do $(PY) -m benchmarks.$$b || exit 1; done
+	for b in loader header_loader overhead scaling cache temporal; do $(PY) -m benchmarks.$$b || exit 1; done
 
 clean:  ## remove generated data, runs and caches (keeps .venv)
 	rm -rf data/synthetic outputs multirun models report lightning_logs cache .pytest_cache

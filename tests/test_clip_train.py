@@ -63,9 +63,9 @@ def test_resume_continues_at_the_next_epoch_with_the_optimizer_state(base_run, s
     log = json.loads((run / "training_log.json").read_text())
     assert [r["epoch"] for r in log] == [0, 1, 2] and log[:2] == log_before
     after = torch.load(run / "last.ckpt", map_location="cpu", weights_only=True)
-    assert after["epoch"] == before["epoch"] + 1
-    steps = lambda ckpt: next(iter(ckpt["optimizer_states"][0]["state"].values()))["step"].item()  # noqa: E731
     per_epoch = log[0]["optimizer_steps"]
+    assert after["global_step"] == before["global_step"] + per_epoch   # exactly one more epoch was trained
+    steps = lambda ckpt: next(iter(ckpt["optimizer_states"][0]["state"].values()))["step"].item()  # noqa: E731
     assert steps(before) == 2 * per_epoch and steps(after) == 3 * per_epoch  # Adam moments carried on
 
 

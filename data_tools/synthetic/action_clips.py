@@ -91,8 +91,8 @@ def _moving(rightwards: bool) -> Drawer:
     def draw(rng, num_frames, width, height):
         short = min(width, height)
         colour = _colour(rng, YELLOW)
-        radius = rng.uniform(0.16, 0.22) * short
-        span = rng.uniform(0.35, 0.60) * width
+        radius = rng.uniform(0.14, 0.20) * short
+        span = rng.uniform(0.30, 0.50) * width
         lo = rng.uniform(radius + 1, width - radius - 1 - span)
         cx = _path(num_frames, lo, lo + span, forwards=rightwards)
         cy = rng.uniform(radius + 2, height - radius - 2) + rng.normal(0, JITTER_PX, num_frames)

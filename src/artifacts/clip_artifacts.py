@@ -52,12 +52,13 @@ class ClipRunArtifacts(pl.Callback):
     def on_fit_start(self, trainer, pl_module) -> None:
         if trainer.is_global_zero:
             write_json(self.run_dir / "config.json", self.config)
-        # Resuming in this folder: keep the records of the epochs already done, and their best score.
-        log_file, results = self.run_dir / "training_log.json", self.run_dir / "validation_results.json"
-        if trainer.current_epoch > 0 and log_file.is_file():
-            self.records = [r for r in json.loads(log_file.read_text()) if r["epoch"] < trainer.current_epoch]
-        if trainer.current_epoch > 0 and results.is_file():
-            self.best_top1 = json.loads(results.read_text())["top1"]
+
+    # Resuming (ckpt_path=…): Lightning restores the epochs already logged and their best score from here.
+    def state_dict(self) -> dict:
+        return {"records": self.records, "best_top1": self.best_top1}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.records, self.best_top1 = list(state["records"]), float(state["best_top1"])
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._epoch_start = time.monotonic()

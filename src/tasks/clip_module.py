@@ -35,7 +35,9 @@ def eval_metrics(num_classes: int) -> MetricCollection:
             "f1_macro": MulticlassF1Score(num_classes, average="macro"),
             "f1_micro": MulticlassF1Score(num_classes, average="micro"),
             "confusion_matrix": MulticlassConfusionMatrix(num_classes),
-        }
+        },
+        # Compute groups would merge metrics whose first batch happened to agree (top-5 with top-1).
+        compute_groups=False,
     )
 
 
