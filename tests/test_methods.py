@@ -210,12 +210,21 @@ def test_vita_frame_summaries_see_the_other_frames():
 
 def test_frame_summary_attends_across_frames_not_within_one():
     torch.manual_seed(0)
-    summary = FrameSummary(8, 2)
+    summary = FrameSummary(8, 2, num_frames=4, init_std=0.02)
     cls = torch.randn(2, 4, 8)
     moved = cls.clone()
     moved[:, 3] += 1.0
     delta = (summary(cls) - summary(moved)).abs()                   # (N, T, Dv)
     assert (delta[:, :3].amax(-1) > 1e-4).all()
+
+
+def test_frame_summary_sees_frame_order():
+    """The temporal position embedding: the same frames in reverse order give other summaries (not permuted)."""
+    torch.manual_seed(0)
+    summary = FrameSummary(8, 2, num_frames=4, init_std=0.02)
+    cls = torch.randn(2, 4, 8)
+    forward, backward = summary(cls), summary(cls.flip(1)).flip(1)
+    assert (forward - backward).abs().max() > 1e-3
 
 
 def test_vita_checks_the_frame_count():

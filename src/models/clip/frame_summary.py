@@ -2,9 +2,10 @@
 
 At every vision layer i the frames of a clip receive three kinds of ephemeral tokens (extra keys/values for that
 layer only, see tower_runner.LayerTokens):
-- a summary token: the T frames' CLS tokens entering layer i -> Linear -> LayerNorm -> multi-head attention
-  ACROSS the T frames + residual, one summary per frame (the original attended over a length-1 sequence, so
-  frames never exchanged information);
+- a summary token: the T frames' CLS tokens entering layer i -> Linear -> LayerNorm (+ a learned temporal
+  position embedding, so the attention knows which frame is which: without it frame order is invisible to it)
+  -> multi-head attention ACROSS the T frames + residual, one summary per frame (the original attended over a
+  length-1 sequence, so frames never exchanged information);
 - `num_frame_tokens` learnable tokens per frame position, plus (discriminative conditioning, i > 0) the frame's
   L2-normalised CLS from the previous layer (the block's own ln_1 rescales it);
 - `num_video_tokens` learnable tokens shared by every frame and layer.
@@ -21,16 +22,17 @@ from src.models.clip.tower_runner import LayerTokens, TokenHook
 class FrameSummary(nn.Module):
     """CLS tokens of the T frames of each clip (N, T, Dv) -> one summary token per frame (N, T, Dv)."""
 
-    def __init__(self, width: int, heads: int):
+    def __init__(self, width: int, heads: int, num_frames: int, init_std: float):
         super().__init__()
         assert width % heads == 0, f"FrameSummary: width {width} is not divisible by {heads} heads"
         self.proj = nn.Linear(width, width)
         self.norm = nn.LayerNorm(width)
+        self.time = nn.Parameter(torch.randn(num_frames, width) * init_std)   # (T, Dv) temporal position
         self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
 
     def forward(self, cls: Tensor) -> Tensor:
         assert cls.dim() == 3, f"FrameSummary: expected (N, T, Dv) CLS tokens, got {tuple(cls.shape)}"
-        s = self.norm(self.proj(cls))                           # (N, T, Dv)
+        s = self.norm(self.proj(cls)) + self.time.to(cls.dtype)  # (N, T, Dv)
         mixed, _ = self.attn(s, s, s, need_weights=False)       # (N, T, Dv): each frame attends to all T
         return s + mixed
 
@@ -46,7 +48,7 @@ class VideoTokenPrompter(nn.Module):
                             f"{width}; pick a divisor (12 for ViT-B, 2 for clip_tiny)")
         self.num_frames = num_frames
         self.discriminative_conditioning = discriminative_conditioning
-        self.summaries = nn.ModuleList(FrameSummary(width, summary_heads) for _ in range(layers))
+        self.summaries = nn.ModuleList(FrameSummary(width, summary_heads, num_frames, init_std) for _ in range(layers))
         self.frame_tokens = nn.Parameter(torch.randn(num_frames, num_frame_tokens, width) * init_std)  # (T,nf,Dv)
         self.video_tokens = nn.Parameter(torch.randn(num_video_tokens, width) * init_std)             # (nv, Dv)
 
