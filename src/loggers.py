@@ -39,5 +39,5 @@ def _wandb_mode(entry: dict) -> dict:
             os.environ["WANDB_API_KEY"] = key
     if offline == "auto":
         offline = key is None
-    log.info("wandb: %s", "offline (no WANDB_API_KEY / %s)" % token_file if offline else "online")
+    log.info("wandb: %s", f"offline (no WANDB_API_KEY / {token_file})" if offline else "online")
     return {**entry, "offline": bool(offline)}

@@ -1,7 +1,8 @@
 """What a task builder hands to `src.train`: the pieces the Trainer runs, plus the run's artifact folder."""
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytorch_lightning as pl
 

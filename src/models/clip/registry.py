@@ -2,9 +2,9 @@
 from src.errors import UserError
 from src.models.clip.dual_coop import DualCoOp
 from src.models.clip.stt import STT
-from src.models.clip.vidop import ViDOP
 from src.models.clip.video_classifier import ClipVideoClassifier
 from src.models.clip.video_coop import VideoCoOp
+from src.models.clip.vidop import ViDOP
 from src.models.clip.vilt import ViLT
 from src.models.clip.vita import ViTa
 
