@@ -2,6 +2,7 @@
 
     python -m benchmarks.cache                       # demo set; tiny CLIP and a random-init ViT-B/16 (no download)
     python -m benchmarks.cache --backbones clip_tiny_deep --epochs 2
+    python -m benchmarks.cache --task header --backbones csn_tiny vmae_tiny   # task=header, finetune=frozen
 
 Each backbone: (1) a run with dataset.feature_cache=off, (2) building the cache (data_tools.cache_features),
 (3) a run with dataset.feature_cache=read; epoch seconds come from the runs' training_log.json. The logits of
@@ -49,12 +50,88 @@ def logit_difference(overrides: list[str]) -> float:
     return worst
 
 
+class EpochTimer(pl.Callback):
+    """Seconds from fit start to the first epoch (cache filling happens there) and of each training epoch
+    (validation included: it runs inside the epoch)."""
+
+    def __init__(self):
+        self.fit_start, self.to_first_epoch, self.epochs, self._t = time.perf_counter(), None, [], None
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._t = time.perf_counter()
+        if self.to_first_epoch is None:
+            self.to_first_epoch = self._t - self.fit_start
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.epochs.append(time.perf_counter() - self._t)
+
+
+def header_fit(overrides: list[str]):
+    """One in-process task=header fit; returns (parts, timer)."""
+    from src.tasks.header_task import build
+
+    cfg = OmegaConf.create(compose_config(overrides))
+    pl.seed_everything(cfg.seed)  # a random-init backbone is a function of the seed (as in src.train)
+    parts, timer = build(cfg), EpochTimer()
+    trainer = pl.Trainer(accelerator="auto", devices=1, logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False, num_sanity_val_steps=0,
+                         max_epochs=cfg.trainer.max_epochs, callbacks=[*parts.callbacks, timer])
+    timer.fit_start = time.perf_counter()
+    trainer.fit(parts.module, datamodule=parts.datamodule)
+    return parts, timer
+
+
+def header_logit_difference(parts) -> float:
+    """Max |logits of the val clips through the whole net - logits of their cached features through the head|."""
+    from src.data.header_dataset import HeaderClipDataset
+
+    dm, net = parts.datamodule, parts.module.net.eval()
+    pixels = HeaderClipDataset(dm.val_table.rows, num_frames=dm.cfg["num_frames"], transform=dm.val_transform)
+    device = next(net.parameters()).device
+    worst = 0.0
+    with torch.no_grad():
+        for i in range(len(pixels)):
+            full = net(pixels[i]["video"][None].to(device))                             # (1, 2)
+            cached = net.head_forward(dm.val_set[i]["features"][None].to(device))       # (1, 2)
+            worst = max(worst, (full - cached).abs().max().item())
+    return worst
+
+
+def header_main(backbones: list[str], epochs: int, out: Path) -> dict:
+    """task=header, finetune=frozen on the header demo set: epochs without the cache vs with it (auto)."""
+    work = Path(tempfile.mkdtemp(prefix="bench-header-cache-"))
+    rows, results = [], {}
+    for backbone in backbones:
+        common = ["experiment=header_demo", f"backbone={backbone}", "finetune=frozen", "finetune.lr_backbone=null",
+                  f"paths.root_dir={work}", f"trainer.max_epochs={epochs}", "dataset.num_workers=2"]
+        _, plain = header_fit([*common, "dataset.feature_cache=off", f"run_name={backbone}-off"])
+        parts, cached = header_fit([*common, "dataset.feature_cache=auto", f"run_name={backbone}-auto"])
+        uncached_epoch = median(plain.epochs)
+        later = median(cached.epochs[1:] or cached.epochs)
+        diff = header_logit_difference(parts)
+        results[backbone] = {"uncached_epoch_s": uncached_epoch, "cache_build_s": cached.to_first_epoch,
+                             "first_cached_epoch_s": cached.to_first_epoch + cached.epochs[0],
+                             "later_cached_epoch_s": later, "speedup_later": uncached_epoch / later,
+                             "max_abs_logit_diff": diff}
+        rows.append([backbone, uncached_epoch, cached.to_first_epoch + cached.epochs[0], later,
+                     uncached_epoch / later, diff])
+    print_table("header (finetune=frozen) epoch time (s) on the header demo set", ["backbone", "uncached",
+                "first cached (build + epoch)", "later cached", "speed-up", "max |Δlogit|"], rows)
+    save_results("cache_header", results, out)
+    return results
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backbones", nargs="+", default=["clip_tiny_deep", "clip_b16"])
+    parser.add_argument("--task", choices=["clip", "header"], default="clip")
+    parser.add_argument("--backbones", nargs="+", default=None,
+                        help="default: clip_tiny_deep clip_b16 (clip), csn_tiny vmae_tiny (header)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
+    if args.task == "header":
+        return header_main(args.backbones or ["csn_tiny", "vmae_tiny"], args.epochs, args.out)
+    args.backbones = args.backbones or ["clip_tiny_deep", "clip_b16"]
     work = Path(tempfile.mkdtemp(prefix="bench-cache-"))
     rows, results = [], {}
     for backbone in args.backbones:

@@ -119,3 +119,32 @@ def test_cached_and_uncached_runs_validate_the_same(synthetic_root, tmp_path):
     entries = list((tmp_path / "cache" / "frame_features").glob("*/*.npy"))
     assert len(entries) >= results["auto"]["num_videos"]
     assert os.path.getsize(entries[0]) > 0
+
+
+def test_training_really_reads_the_cache(synthetic_root, tmp_path):
+    """With feature_cache=auto the batches the trainer feeds the module are features, in training and validation."""
+    import pytorch_lightning as pl
+    from omegaconf import OmegaConf
+
+    from src.tasks.clip_task import build
+    from tests.conftest import compose_cfg
+
+    cfg = OmegaConf.create(compose_cfg(["backbone=clip_tiny", "dataset=ucf101", f"dataset.root={synthetic_root}",
+                                        "dataset.num_frames=4", "dataset.num_temporal_views=1",
+                                        "dataset.num_spatial_views=1", "dataset.num_workers=0",
+                                        "dataset.batch_size=8", "dataset.feature_cache=auto", "run_id=seen"], tmp_path))
+    pl.seed_everything(0)
+    parts = build(cfg)
+    seen = {"train": set(), "val": set()}
+
+    class Spy(pl.Callback):
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            seen["train"].add("features" if "features" in batch else "video")
+
+        def on_validation_batch_start(self, trainer, module, batch, batch_idx, dataloader_idx=0):
+            seen["val"].add("features" if "features" in batch else "video")
+
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, callbacks=[*parts.callbacks, Spy()], num_sanity_val_steps=0)
+    trainer.fit(parts.module, datamodule=parts.datamodule)
+    assert seen == {"train": {"features"}, "val": {"features"}}

@@ -96,8 +96,12 @@ def test_same_seed_gives_identical_data_and_another_seed_differs(tmp_path):
     for video in sorted(first.glob("*/v_*")):
         relative = video.relative_to(first)
         frames, frames_again, frames_other = (decode(root / relative)[1] for root in (first, again, other))
-        assert np.array_equal(frames, frames_again), f"{relative}: same seed, different frames"
-        assert video.read_bytes() == (again / relative).read_bytes(), f"{relative}: same seed, different file"
+        if video.suffix == ".avi":  # MPEG-4 Part 2: bit-exact for a seed
+            assert np.array_equal(frames, frames_again), f"{relative}: same seed, different frames"
+            assert video.read_bytes() == (again / relative).read_bytes(), f"{relative}: same seed, different file"
+        else:  # libx264 in the av wheel is not bit-reproducible across a process's history (seen with av 18.1)
+            # (crf 16: a re-encode differs by about one grey level on average; another seed differs by > 5)
+            assert np.abs(frames.astype(int) - frames_again).mean() < 3.0, f"{relative}: same seed, other frames"
         assert np.abs(frames.astype(int) - frames_other).mean() > 5, f"{relative}: another seed, same frames"
 
 
@@ -261,3 +265,12 @@ def test_cli_writes_header_set(tmp_path, capsys):
     assert make_synthetic.main(argv) == 0
     assert str(root / "all_clips.csv") in capsys.readouterr().out
     assert len(pd.read_csv(root / "all_clips.csv")) == 4
+
+
+def test_rendered_clips_are_exactly_reproducible():
+    """Before encoding, a clip is a pure function of its seed (the codec is the only inexact step)."""
+    for name in ACTION_CLASSES:
+        a = render_action_clip(name, np.random.default_rng([3, 1, 2]), 6, 32, 32)
+        b = render_action_clip(name, np.random.default_rng([3, 1, 2]), 6, 32, 32)
+        c = render_action_clip(name, np.random.default_rng([4, 1, 2]), 6, 32, 32)
+        assert np.array_equal(a, b) and not np.array_equal(a, c), name

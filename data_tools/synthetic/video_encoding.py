@@ -18,7 +18,7 @@ GOP_SIZE = 12  # a keyframe every 12 frames, so a 32-frame clip has several: see
 
 # Quality settings: synthetic frames are small and clean, so near-lossless costs almost nothing, and it keeps
 # compression artefacts far below the motion signal the motion classes carry.
-_H264_OPTIONS = {"crf": "16", "preset": "medium"}
+_H264_OPTIONS = {"crf": "16", "preset": "medium", "threads": "1", "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0"}
 _MPEG4_BIT_RATE = 2_000_000
 
 
@@ -59,11 +59,23 @@ def encode_video(path: Path, frames: np.ndarray, fps: int = FPS) -> None:
         else:
             stream.codec_context.options = dict(_H264_OPTIONS)
         for index in range(num_frames):
-            # Convert to yuv420p ourselves: the encoder's implicit conversion reuses a scaler whose output
-            # differed between the first and later videos of a process (seen with av 18.1), which made the
-            # same seed give different files depending on what had been encoded before.
-            rgb = av.VideoFrame.from_ndarray(frames[index], format="rgb24")
-            frame = rgb.reformat(format="yuv420p")
+            # Convert to yuv420p ourselves, in numpy: FFmpeg's scaler (implicit, or through reformat) caches
+            # state whose output differed with what the process had converted before (seen with av 18.1), so
+            # the same seed gave different files depending on earlier encodes.
+            frame = av.VideoFrame.from_ndarray(rgb_to_yuv420p(frames[index]), format="yuv420p")
             frame.pts = index
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))  # flush the frames the encoder still holds (B-frame lookahead)
+
+
+def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H·3/2, W) uint8 planar yuv420p, BT.601 limited range (FFmpeg's default)."""
+    x = rgb.astype(np.float32) / 255.0
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
+    u = 128 - 37.797 * r - 74.203 * g + 112.0 * b
+    v = 128 + 112.0 * r - 93.786 * g - 18.214 * b
+    h, w = y.shape
+    half = lambda c: c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))  # noqa: E731  (2x2 chroma average)
+    planes = [y.ravel(), half(u).ravel(), half(v).ravel()]
+    return np.clip(np.rint(np.concatenate(planes)), 0, 255).astype(np.uint8).reshape(h * 3 // 2, w)

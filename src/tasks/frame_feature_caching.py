@@ -81,9 +81,14 @@ class FrameFeatureCaching(pl.Callback):
     def __init__(self, cfg: dict, cache_train: bool):
         self.cfg, self.cache_train = cfg, cache_train
 
-    def on_fit_start(self, trainer: pl.Trainer, pl_module) -> None:
+    def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
+        # Not on_fit_start: Lightning may build the train loader before it (to count the stepping batches), and a
+        # later swap would silently keep training on pixels.
+        if stage != "fit":
+            return
         mode, dataset = str(self.cfg["dataset"]["feature_cache"]), self.cfg["dataset"]
         datamodule, model = trainer.datamodule, pl_module.model
+        pl_module.to(trainer.strategy.root_device)  # encode where the run computes
         caches = build_caches(self.cfg, model, datamodule, self.cache_train)
         for split, (pixels, cache, shape) in caches.items():
             if mode == "read":
@@ -94,7 +99,7 @@ class FrameFeatureCaching(pl.Callback):
                                     "overrides) or use dataset.feature_cache=auto")
             else:
                 fill_cache(pixels, cache, shape, encode_videos(model), batch_size=dataset["batch_size"],
-                           num_workers=dataset["num_workers"], device=pl_module.device, rank=trainer.global_rank,
+                           num_workers=dataset["num_workers"], device=trainer.strategy.root_device, rank=trainer.global_rank,
                            world_size=trainer.world_size, overwrite=mode == "write", label=split)
         trainer.strategy.barrier("feature-cache")  # every rank's share is on disk before anyone reads
         for split, (pixels, cache, shape) in caches.items():

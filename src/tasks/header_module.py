@@ -48,8 +48,15 @@ class HeaderModule(pl.LightningModule):
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         return self.net(clips)  # (B, 3, T, S, S) -> (B, 2) logits
 
+    def batch_logits(self, batch: dict) -> torch.Tensor:
+        """(B, 2) logits of a pixel batch ("video") or of a cached-feature batch ("features", the frozen
+        backbone's output from dataset.feature_cache: only the trainable pool part and the head run)."""
+        if "features" in batch:
+            return self.net.head_forward(batch["features"])  # (B, D) -> (B, 2)
+        return self.net(batch["video"])                      # (B, 3, T, S, S) -> (B, 2)
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        logits = self.net(batch["video"])                     # (B, 2)
+        logits = self.batch_logits(batch)                     # (B, 2)
         losses = self.loss_fn(logits, batch["label"])         # (B,)
         loss = losses.mean()
         self.train_loss.update(losses.detach())
@@ -73,7 +80,7 @@ class HeaderModule(pl.LightningModule):
         self._val_batches = []
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        logits = self.net(batch["video"]).float()             # (B, 2)
+        logits = self.batch_logits(batch).float()             # (B, 2)
         self._val_batches.append({
             "row_idx": batch["row_idx"], "label": batch["label"],
             "prob": logits.softmax(-1)[:, 1], "loss": self.loss_fn(logits, batch["label"]),

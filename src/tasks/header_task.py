@@ -8,6 +8,7 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from src.artifacts.header_artifacts import HeaderRunArtifacts
 from src.data.header_datamodule import HeaderDataModule, ensure_synthetic_header_data
+from src.tasks.clip_feature_caching import ClipFeatureCaching, clip_cache_mode
 from src.tasks.header_module import HeaderModule
 from src.tasks.parts import TaskParts
 
@@ -31,7 +32,11 @@ def build(cfg: DictConfig) -> TaskParts:
     data = datamodule.describe()
     log.info("header data: %s", data)
     writer = HeaderRunArtifacts(run_dir, config, datamodule.val_table.rows)
-    return TaskParts(module=module, datamodule=datamodule, run_dir=run_dir, callbacks=[writer],
+    callbacks = [writer]
+    cache_mode = clip_cache_mode(config)
+    if cache_mode != "off":  # finetune=frozen only: the frozen backbone's features, computed once
+        callbacks.insert(0, ClipFeatureCaching(config, cache_mode))
+    return TaskParts(module=module, datamodule=datamodule, run_dir=run_dir, callbacks=callbacks,
                      summary=lambda: summarise(run_dir, data))
 
 

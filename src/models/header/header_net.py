@@ -25,8 +25,15 @@ class FeatureMapPool(nn.Module):
         super().__init__()
         self.pool = nn.AdaptiveAvgPool3d(1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def reduce(self, x: torch.Tensor) -> torch.Tensor:
+        """The parameter-free part (cacheable while the backbone is frozen): (B, D, T', H', W') -> (B, D)."""
         return self.pool(x).flatten(1)
+
+    def finish(self, reduced: torch.Tensor) -> torch.Tensor:
+        return reduced  # nothing trainable
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.finish(self.reduce(x))
 
 
 class TokenMeanPool(nn.Module):
@@ -36,8 +43,15 @@ class TokenMeanPool(nn.Module):
         super().__init__()
         self.norm = nn.LayerNorm(dim, eps=eps)
 
+    def reduce(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The parameter-free part (cacheable while the backbone is frozen): (B, N, D) -> (B, D)."""
+        return tokens.mean(dim=1)
+
+    def finish(self, reduced: torch.Tensor) -> torch.Tensor:
+        return self.norm(reduced)  # trainable in every finetune mode, so never cached
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.norm(tokens.mean(dim=1))
+        return self.finish(self.reduce(tokens))
 
 
 class HeaderNet(nn.Module):
@@ -45,18 +59,28 @@ class HeaderNet(nn.Module):
         super().__init__()
         self.backbone = backbone
         self.pool = pool
+        self.feature_dim = feature_dim
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, NUM_CLASSES))
         # Set by param_groups.apply_finetune_mode: a frozen backbone runs without autograd (no activations kept).
         self.backbone_frozen = False
 
-    def features(self, clips: torch.Tensor) -> torch.Tensor:
-        """(B, 3, T, S, S) -> pooled features (B, D)."""
+    def frozen_features(self, clips: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, S, S) -> (B, D): backbone + the parameter-free part of the pool, i.e. what a frozen run can
+        cache (dataset.feature_cache); `head_forward` does the rest."""
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.backbone_frozen):
             raw = self.backbone(clips)
-        return self.pool(raw)
+        return self.pool.reduce(raw)
+
+    def features(self, clips: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, S, S) -> pooled features (B, D)."""
+        return self.pool.finish(self.frozen_features(clips))
+
+    def head_forward(self, frozen_features: torch.Tensor) -> torch.Tensor:
+        """(B, D) output of `frozen_features` (e.g. from the cache) -> (B, 2) logits: the trainable part only."""
+        return self.head(self.pool.finish(frozen_features))
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(clips))  # (B, 2) logits
+        return self.head_forward(self.frozen_features(clips))  # (B, 2) logits
 
 
 def build_header_net(backbone: dict, *, num_frames: int, input_size: int) -> HeaderNet:
