@@ -145,3 +145,38 @@ def test_demo_sweep_over_the_six_methods(tmp_path):
     for method in methods:
         (run,) = (tmp_path / "models" / method / "synthetic").iterdir()
         assert (run / "checkpoint.pth").is_file() and (run / "validation_results.json").is_file()
+
+
+def _with_corrupt_videos(synthetic_root, tmp_path, count: int):
+    """A copy of the synthetic set whose first `count` train-list videos (class by class) are garbage bytes."""
+    import shutil
+
+    root = tmp_path / "ucf"
+    shutil.copytree(synthetic_root, root)
+    listed = sorted((root / "ucfTrainTestlist" / "trainlist01.txt").read_text().split()[::2])
+    for relative in listed[:count]:
+        (root / relative).write_bytes(b"\x00 this is not a video \x00" * 10)
+    return root
+
+
+def test_undecodable_videos_are_skipped_and_counted(synthetic_root, tmp_path):
+    # Every train-list video of the first class: the group hold-out puts some of them in validation.
+    per_class = len((synthetic_root / "ucfTrainTestlist" / "trainlist01.txt").read_text().split()[::2]) // 7
+    root = _with_corrupt_videos(synthetic_root, tmp_path, count=per_class)
+    proc = run_cli(["method=video_coop", "dataset=ucf101", f"dataset.root={root}", *TINY_CLIP_RUN,
+                    "trainer.max_epochs=1", "run_id=bad", "dataset.max_bad_fraction=0.5",
+                    "task.test_after_fit=false"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "skipping a bad video" in proc.stderr + proc.stdout
+    results = json.loads((tmp_path / "models/video_coop/ucf101/bad/validation_results.json").read_text())
+    assert results["bad_videos"] >= 1
+    assert results["bad_videos"] + results["num_videos"] == results["data"]["num_videos"]["val"]
+
+
+def test_too_many_undecodable_videos_stop_the_run(synthetic_root, tmp_path):
+    root = _with_corrupt_videos(synthetic_root, tmp_path, count=6)
+    proc = run_cli(["method=video_coop", "dataset=ucf101", f"dataset.root={root}", *TINY_CLIP_RUN,
+                    "trainer.max_epochs=1", "dataset.max_bad_fraction=0.0"], tmp_path)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert "could not be decoded" in line and "max_bad_fraction" in line
