@@ -6,6 +6,7 @@
     python -m src.train -m method.ctx_len=4,8,16 method.pooling=mean,attention
 """
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from src.errors import UserError
 from src.loggers import build_callbacks, build_loggers
 
 log = logging.getLogger(__name__)
+
+RUN_DIR_ENV = "VIDEOPROMPT_RUN_DIR"  # handed to the processes strategy=ddp launches
 
 # The original scripts' names -> the trainer keys they stand for.
 ALIASES = {"epochs": "max_epochs", "batches_per_backprop": "accumulate_grad_batches", "gpus": "devices"}
@@ -45,7 +48,11 @@ def train(cfg: DictConfig) -> dict:
             raise UserError(f"ckpt_path={cfg.ckpt_path}: no such file; pass a Lightning checkpoint such as <run dir>/last.ckpt")
         with open_dict(cfg):  # resume in the checkpoint's own run folder: its logs and best weights continue there
             cfg.run_dir = str(Path(cfg.ckpt_path).resolve().parent)
+    if os.environ.get(RUN_DIR_ENV) and int(os.environ.get("LOCAL_RANK", "0")) > 0:
+        with open_dict(cfg):  # strategy=ddp re-runs this command per rank: every rank writes to rank 0's folder
+            cfg.run_dir = os.environ[RUN_DIR_ENV]
     OmegaConf.resolve(cfg)  # once: fixes the run folder's timestamp for the whole run
+    os.environ[RUN_DIR_ENV] = str(cfg.run_dir)
     apply_aliases(cfg)
     pl.seed_everything(cfg.seed, workers=True)
 
