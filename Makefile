@@ -29,8 +29,14 @@ test-all: $(STAMP)  ## every test, the slow ones too
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check src data_tools tests benchmarks
 
-bench: $(STAMP)  ## the benchmarks in benchmarks/ (CPU, minutes; not part of `make test`)
-	for b in loader header_loader overhead scaling cache temporal; do $(PY) -m benchmarks.$$b || exit 1; done
+bench: $(STAMP)  ## the benchmarks in benchmarks/ (CPU, ~18 minutes; not part of `make test`)
+	$(PY) -m benchmarks.loader
+	$(PY) -m benchmarks.header_loader
+	$(PY) -m benchmarks.overhead
+	$(PY) -m benchmarks.scaling
+	$(PY) -m benchmarks.cache --epochs 2
+	$(PY) -m benchmarks.cache --task header
+	$(PY) -m benchmarks.temporal
 
 clean:  ## remove generated data, runs and caches (keeps .venv)
 	rm -rf data/synthetic outputs multirun models report lightning_logs cache .pytest_cache
