@@ -94,6 +94,6 @@ def test_config_errors_are_user_errors():
     with pytest.raises(UserError, match="backbone.image_size"):
         load_clip(tiny_backbone(image_size=224))
     with pytest.raises(UserError, match="backbone.pretrained"):
-        load_clip(tiny_backbone(pretrained="openai"))          # a tag cannot fill a custom model_cfg
+        load_clip(tiny_backbone(pretrained="some_tag"))        # a tag (not a file) cannot fill a custom model_cfg
     with pytest.raises(UserError, match="backbone.name"):
         load_clip(tiny_backbone(model_cfg=None))               # clip-tiny is not a registered open_clip model
