@@ -62,3 +62,9 @@ def test_malformed_split_line_names_file_and_line(synthetic_root, tmp_path):
     trainlist.write_text("\n".join(lines) + "\n")
     line = _one_error_line(run_cli(["dataset=ucf101", f"dataset.root={root}", *TINY_CLIP_RUN], tmp_path))
     assert "trainlist01.txt:3" in line
+
+
+def test_a_header_backbone_on_the_clip_task(synthetic_root, tmp_path):
+    line = _one_error_line(run_cli(["dataset=ucf101", f"dataset.root={synthetic_root}", *TINY_CLIP_RUN,
+                                    "backbone=csn_tiny"], tmp_path))
+    assert "backbone.kind=csn" in line and "clip_b16" in line

@@ -7,6 +7,7 @@ from omegaconf import DictConfig, OmegaConf
 from src.artifacts.clip_artifacts import ClipRunArtifacts, load_checkpoint, run_summary
 from src.data.video_datamodule import VideoDataModule
 from src.errors import UserError
+from src.models.clip.clip_backbone import require_clip_backbone
 from src.tasks.clip_module import ClipVideoModule
 from src.tasks.frame_feature_caching import FrameFeatureCaching, caching_plan
 from src.tasks.parts import TaskParts
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 
 def build(cfg: DictConfig) -> TaskParts:
     config = OmegaConf.to_container(cfg, resolve=True)
+    require_clip_backbone(config["backbone"])  # before the data path reads backbone keys a CSN config lacks
     datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=cfg.seed)
     module = ClipVideoModule(cfg=config, class_names=datamodule.class_names)
     if cfg.continue_from:

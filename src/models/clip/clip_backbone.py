@@ -86,8 +86,15 @@ def _tokenizer(name: str, model_cfg: dict | None) -> Callable:
     return open_clip.SimpleTokenizer(context_length=context_length)   # open_clip's bundled CLIP BPE
 
 
+def require_clip_backbone(backbone: dict) -> None:
+    if backbone["kind"] != "clip":
+        raise UserError(f"backbone.kind={backbone['kind']}: task=clip needs a CLIP backbone "
+                        "(backbone=clip_b16 | clip_b32 | clip_tiny | clip_tiny_deep)")
+
+
 def load_clip(backbone: dict) -> tuple[open_clip.model.CLIP, Callable]:
     """(frozen CLIP in eval mode, tokenizer) for the `backbone` config section."""
+    require_clip_backbone(backbone)
     name, pretrained, model_cfg = backbone["name"], backbone["pretrained"], backbone["model_cfg"]
     if pretrained is None:
         model = _build_architecture(name, model_cfg)

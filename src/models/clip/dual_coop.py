@@ -27,8 +27,5 @@ class DualCoOp(VideoCoOp):
 
     def encode_frames(self, clips: Tensor) -> Tensor:
         """(N, T, 3, H, W) -> (N, T, E) through the prompted image tower (with gradient to the prompts)."""
-        n, t = clips.shape[:2]
-        features = self.vision_tower(clips.flatten(0, 1), prompts=self.visual_prompts.persistent_prompts(),
-                                     hook=self.visual_prompts.layer0_hook(self.clip.visual.ln_pre),
-                                     grad_checkpointing=self.grad_checkpointing)
-        return features.view(n, t, -1)                                           # (N, T, E)
+        return self.visual_prompts.encode_frames(self.vision_tower, clips, self.clip.visual.ln_pre,
+                                                 self.grad_checkpointing)

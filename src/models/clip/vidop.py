@@ -135,11 +135,8 @@ class ViDOP(ClipVideoClassifier):
         return F.normalize((self.descriptor_features * mask).sum(1), dim=-1)
 
     def encode_frames(self, clips: Tensor) -> Tensor:
-        n, t = clips.shape[:2]
-        features = self.vision_tower(clips.flatten(0, 1), prompts=self.visual_prompts.persistent_prompts(),
-                                     hook=self.visual_prompts.layer0_hook(self.clip.visual.ln_pre),
-                                     grad_checkpointing=self.grad_checkpointing)
-        return features.view(n, t, -1)                                            # (N, T, E)
+        return self.visual_prompts.encode_frames(self.vision_tower, clips, self.clip.visual.ln_pre,
+                                                 self.grad_checkpointing)
 
     def view_logits(self, clips: Tensor, text_features: Tensor | None) -> Tensor:
         """(N, T, 3, H, W) -> (N, C). Given text_features (C, E) act as one descriptor per class."""

@@ -36,3 +36,10 @@ class VisualPrompts(nn.Module):
             return LayerTokens(ephemeral=self.layer0_tokens(ln_pre)) if layer == 0 else None
 
         return hook
+
+    def encode_frames(self, tower, clips: Tensor, ln_pre: nn.Module, grad_checkpointing: bool) -> Tensor:
+        """(N, T, 3, H, W) -> (N, T, E) through the prompted image tower (gradient flows to the prompts)."""
+        n, t = clips.shape[:2]
+        features = tower(clips.flatten(0, 1), prompts=self.persistent_prompts(), hook=self.layer0_hook(ln_pre),
+                         grad_checkpointing=grad_checkpointing)
+        return features.view(n, t, -1)                                           # (N, T, E)
