@@ -31,10 +31,10 @@ def run(overrides: list[str]) -> list[dict]:
 
 def logit_difference(overrides: list[str]) -> float:
     """Max |logits from pixels - logits from cached features| over the validation videos."""
-    from src.data.cached_features import CachedFeatureDataset
-    from src.data.video_dataset import collate_skip_bad
-    from src.tasks.clip_task import build
-    from src.tasks.frame_feature_caching import build_caches
+    from src.clip.data.cached_features import CachedFeatureDataset
+    from src.clip.data.dataset import collate_skip_bad
+    from src.clip.feature_cache import build_caches
+    from src.clip.task import build
 
     cfg = OmegaConf.create(compose_config(overrides))
     pl.seed_everything(cfg.seed)  # a random-init backbone is a function of the seed (as in src.train)
@@ -68,7 +68,7 @@ class EpochTimer(pl.Callback):
 
 def header_fit(overrides: list[str]):
     """One in-process task=header fit; returns (parts, timer)."""
-    from src.tasks.header_task import build
+    from src.header.task import build
 
     cfg = OmegaConf.create(compose_config(overrides))
     pl.seed_everything(cfg.seed)  # a random-init backbone is a function of the seed (as in src.train)
@@ -83,7 +83,7 @@ def header_fit(overrides: list[str]):
 
 def header_logit_difference(parts) -> float:
     """Max |logits of the val clips through the whole net - logits of their cached features through the head|."""
-    from src.data.header_dataset import HeaderClipDataset
+    from src.header.data.dataset import HeaderClipDataset
 
     dm, net = parts.datamodule, parts.module.net.eval()
     pixels = HeaderClipDataset(dm.val_table.rows, num_frames=dm.cfg["num_frames"], transform=dm.val_transform)

@@ -15,8 +15,8 @@ from omegaconf import OmegaConf
 from rich.console import Console
 from rich.table import Table
 
-from src import run_naming  # noqa: F401  (registers the run_tag resolver used by conf/task/clip.yaml)
-from src.artifacts.atomic import write_json
+from src.core import run_naming  # noqa: F401  (registers the run_tag resolver used by conf/task/clip.yaml)
+from src.core.atomic import write_json
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "benchmarks" / "results"

@@ -27,8 +27,8 @@ from torchvision import transforms as v1
 from torchvision.transforms import functional as TF
 
 from benchmarks.common import RESULTS_DIR, compose_config, environment, median, print_table, save_results
-from src.data.header_dataset import HeaderClipDataset, read_header_csv, sample_frame_indices
-from src.data.header_transforms import build_clip_transform
+from src.header.data.dataset import HeaderClipDataset, read_header_csv, sample_frame_indices
+from src.header.data.transforms import build_clip_transform
 
 
 def write_clips(folder: Path, *, clips: int, frames: int, size: int) -> Path:

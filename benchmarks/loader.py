@@ -32,9 +32,9 @@ from benchmarks.common import (
     print_table,
     save_results,
 )
-from src.data.frame_sampler import FrameSampler
-from src.data.video_datamodule import VideoDataModule
-from src.data.video_reader import read_frames
+from src.clip.data.datamodule import VideoDataModule
+from src.clip.data.reader import read_frames
+from src.clip.data.sampler import FrameSampler
 
 
 class RecordingSampler(FrameSampler):

@@ -38,7 +38,7 @@ from benchmarks.common import (
     resolve_device,
     save_results,
 )
-from src.tasks.clip_module import ClipVideoModule
+from src.clip.module import ClipVideoModule
 
 TARGET_RATIO = 0.95
 VARIANTS = {"lightning": "lightning", "lightning_without_log": "no log", "bare": "bare"}   # key -> table label

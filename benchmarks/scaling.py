@@ -31,9 +31,9 @@ from benchmarks.common import (
     resolve_device,
     save_results,
 )
-from src.models.clip.clip_backbone import load_clip
-from src.models.clip.registry import build_method
-from src.models.clip.video_classifier import ClipVideoClassifier
+from src.clip.models.backbone import load_clip
+from src.clip.models.classifier import ClipVideoClassifier
+from src.clip.models.registry import build_method
 
 
 class Setting:

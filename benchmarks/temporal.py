@@ -32,11 +32,11 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from benchmarks.common import REPO, RESULTS_DIR, environment, print_table, save_results
-from data_tools.make_synthetic import MOTION_PAIRS, make_action_dataset
-from data_tools.synthetic import ucf_layout
-from src import run_naming  # noqa: F401  (registers the run_tag resolver used by conf/task/clip.yaml)
-from src.artifacts.atomic import write_text
-from src.data.class_names import prompt_name
+from src.clip.data.class_names import prompt_name
+from src.core import run_naming  # noqa: F401  (registers the run_tag resolver used by conf/task/clip.yaml)
+from src.core.atomic import write_text
+from src.synthetic import ucf_layout
+from src.synthetic.datasets import MOTION_PAIRS, make_action_dataset
 from src.train import train
 
 EXPERIMENT = "temporal_bench"

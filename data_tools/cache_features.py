@@ -13,13 +13,13 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from src import run_naming  # noqa: F401  (registers the run_tag resolver)
-from src.data.cached_features import fill_cache
-from src.data.video_datamodule import VideoDataModule
-from src.errors import UserError
-from src.models.clip.clip_backbone import load_clip
-from src.models.clip.registry import build_method
-from src.tasks.frame_feature_caching import build_caches, caching_plan, encode_videos
+from src.clip.data.cached_features import fill_cache
+from src.clip.data.datamodule import VideoDataModule
+from src.clip.feature_cache import build_caches, caching_plan, encode_videos
+from src.clip.models.backbone import load_clip
+from src.clip.models.registry import build_method
+from src.core import run_naming  # noqa: F401  (registers the run_tag resolver)
+from src.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

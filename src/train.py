@@ -17,11 +17,11 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from rich.console import Console
 from rich.table import Table
 
-from src import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
-from src.artifacts.atomic import write_json
-from src.cli_checks import check_group_choices
-from src.errors import UserError
-from src.loggers import build_callbacks, build_loggers
+from src.core import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
+from src.core.atomic import write_json
+from src.core.cli_checks import CONF_DIR, check_group_choices
+from src.core.errors import UserError
+from src.core.loggers import build_callbacks, build_loggers
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def _print_summary(summary: dict) -> None:
     Console().print(table)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")  # absolute: works under -m and in-process
 def hydra_main(cfg: DictConfig) -> None:
     try:
         train(cfg)

@@ -1,0 +1,142 @@
+"""The task=clip run folder: models/{method}/{dataset}/{run_id}/ with the four files of DESIGN.md.
+
+- config.json               the full resolved config
+- training_log.json         one record per epoch (epoch, train loss/acc, val loss/top1/top5, lr, seconds)
+- checkpoint.pth            best-validation-accuracy learned tensors + what is needed to rebuild the model
+- validation_results.json   best epoch, top-1, top-5, per-class accuracy, confusion matrix, videos/frames/views
+(+ test_results.json when the best weights are evaluated on the test split.)
+Only rank zero writes; every file is written atomically.
+"""
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+from src.core.atomic import save_torch, write_json
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = 1
+
+
+def checkpoint_payload(module, epoch: int, val_top1: float) -> dict:
+    """What checkpoint.pth holds: tensors + plain metadata only (loads with weights_only=True)."""
+    cfg = module.hparams.cfg
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in module.model.trainable_state_dict().items()},
+        "meta": {
+            "method": cfg["method"]["name"],
+            "backbone": {"name": cfg["backbone"]["name"], "pretrained": cfg["backbone"]["pretrained"]},
+            "dataset": cfg["dataset"]["name"],
+            "class_names": list(module.hparams.class_names),
+            "epoch": epoch,
+            "val_top1": val_top1,
+            "config": cfg,
+        },
+    }
+
+
+class ClipRunArtifacts(pl.Callback):
+    def __init__(self, run_dir: Path, config: dict, data_description: dict):
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.data = data_description
+        self.records: list[dict] = []
+        self.best_top1 = float("-inf")
+        self._epoch_start = time.monotonic()
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        if trainer.is_global_zero:
+            write_json(self.run_dir / "config.json", self.config)
+
+    # Resuming (ckpt_path=…): Lightning restores the epochs already logged and their best score from here.
+    def state_dict(self) -> dict:
+        return {"records": self.records, "best_top1": self.best_top1}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.records, self.best_top1 = list(state["records"]), float(state["best_top1"])
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._epoch_start = time.monotonic()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        train = pl_module.train_epoch_figures()  # collective: every rank calls it
+        val = pl_module.last_eval.get("val")
+        if val is None or val["epoch"] != trainer.current_epoch:
+            val = None  # no validation this epoch
+        if not trainer.is_global_zero:
+            return
+        record = {
+            "epoch": trainer.current_epoch,
+            "optimizer_steps": trainer.global_step,  # cumulative; accumulation makes it batches / accumulate
+            **train,
+            "val_loss": val["loss"] if val else None,
+            "val_top1": val["top1"] if val else None,
+            "val_top5": val["top5"] if val else None,
+            "lr": trainer.optimizers[0].param_groups[0]["lr"],
+            "seconds": round(time.monotonic() - self._epoch_start, 3),
+        }
+        self.records.append(record)
+        write_json(self.run_dir / "training_log.json", self.records)
+        if val and val["top1"] > self.best_top1:
+            self.best_top1 = val["top1"]
+            save_torch(self.run_dir / "checkpoint.pth", checkpoint_payload(pl_module, trainer.current_epoch, val["top1"]))
+            write_json(self.run_dir / "validation_results.json", self._results(pl_module, val, "val"))
+            log.info("epoch %d: new best val top-1 %.4f -> %s", trainer.current_epoch, val["top1"], self.run_dir)
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        # `validate_only` runs (no fit): the validation pass is the result.
+        if trainer.state.fn == "validate" and trainer.is_global_zero:
+            write_json(self.run_dir / "validation_results.json", self._results(pl_module, pl_module.last_eval["val"], "val"))
+
+    def on_test_end(self, trainer, pl_module) -> None:
+        if trainer.is_global_zero:
+            write_json(self.run_dir / "test_results.json", self._results(pl_module, pl_module.last_eval["test"], "test"))
+
+    def _results(self, pl_module, figures: dict, split: str) -> dict:
+        names = list(pl_module.hparams.class_names)
+        return {
+            "split": split,
+            "best_epoch": figures["epoch"],
+            "top1": figures["top1"],
+            "top5": figures["top5"],
+            "loss": figures["loss"],
+            "precision_macro": figures["precision_macro"],
+            "recall_macro": figures["recall_macro"],
+            "f1_macro": figures["f1_macro"],
+            "f1_micro": figures["f1_micro"],
+            "per_class_accuracy": dict(zip(names, figures["per_class_acc"])),
+            "class_names": names,
+            "confusion_matrix": figures["confusion_matrix"],
+            "num_videos": figures["num_videos"],
+            "bad_videos": figures["bad_videos"],
+            "frames_per_view": self.data["frames_per_view"],
+            "temporal_views": self.data["num_temporal_views"],
+            "spatial_views": self.data["num_spatial_views"] if split != "train" else 1,
+            "frames_per_video": self.data["frames_per_view"] * self.data["views_per_video"]["eval"],
+            "data": self.data,
+        }
+
+
+def run_summary(run_dir: Path) -> dict:
+    """Headline figures of a finished run, read back from its files (works after ddp_spawn too)."""
+    results = json.loads((Path(run_dir) / "validation_results.json").read_text())
+    summary = {"val_top1": results["top1"], "val_top5": results["top5"], "best_epoch": results["best_epoch"],
+               "bad_videos": results["bad_videos"]}
+    test_file = Path(run_dir) / "test_results.json"
+    if test_file.is_file():
+        test = json.loads(test_file.read_text())
+        summary.update(test_top1=test["top1"], test_top5=test["top5"])
+    summary["run_dir"] = str(run_dir)
+    return summary
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Read a checkpoint.pth (never runs code)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    assert payload.get("format") == CHECKPOINT_FORMAT, f"{path}: not a checkpoint.pth of this project"
+    return payload

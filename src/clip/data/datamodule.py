@@ -1,0 +1,160 @@
+"""task=clip data: the resolved `cfg.dataset` + `cfg.backbone` sections -> train / val / test video loaders.
+
+The index is read in __init__ (cheap: file lists, no decoding), so a missing dataset fails before any model is
+built and `class_names` exist right after construction. Splits: train = the official train list minus a
+`val_fraction` hold-out by group (no actor/scene in both), val = that hold-out, unless the dataset has its own
+validation split (a list file's val list, Kinetics' val folder); test = the official test split. Then
+`k_train` / `k_val` videos per class are drawn with the run seed.
+"""
+import logging
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from src.clip.data.class_names import prompt_names
+from src.clip.data.dataset import VideoClipDataset, collate_skip_bad
+from src.clip.data.few_shot import group_holdout, k_per_class
+from src.clip.data.index import read_index
+from src.clip.data.records import VideoRecord
+from src.clip.data.sampler import FrameSampler
+from src.clip.data.transforms import VideoTransform
+from src.core.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+class VideoDataModule(pl.LightningDataModule):
+    def __init__(self, dataset: dict, backbone: dict, seed: int):
+        super().__init__()
+        self.dataset_cfg, self.backbone_cfg, self.seed = dict(dataset), dict(backbone), seed
+        generate_if_missing(self.dataset_cfg)
+        index = read_index(self.dataset_cfg)
+        self.raw_class_names: list[str] = list(index.class_names)
+        self.class_names: list[str] = prompt_names(self.raw_class_names)     # prompt text
+        if index.val is None:
+            train, val = group_holdout(index.train, dataset["val_fraction"], seed)
+            self.val_source = f"{dataset['val_fraction']:.0%} of the train list, held out by group"
+        else:
+            train, val = index.train, index.val
+            self.val_source = "the dataset's validation split"
+        self.train_records: list[VideoRecord] = k_per_class(train, dataset["k_train"], seed)
+        self.val_records: list[VideoRecord] = k_per_class(val, dataset["k_val"], seed)
+        self.test_records: list[VideoRecord] = list(index.test)
+        for split, records in (("train", self.train_records), ("val", self.val_records)):
+            if not records:
+                raise UserError(f"dataset {dataset['name']}: the {split} split is empty; check dataset.root "
+                                f"({dataset['root']}), the split lists and dataset.val_fraction")
+        log.info("%s: %d classes; %d train videos (k_train=%s), %d val (%s, k_val=%s), %d test",
+                 dataset["name"], len(self.class_names), len(self.train_records), dataset["k_train"],
+                 len(self.val_records), self.val_source, dataset["k_val"], len(self.test_records))
+
+        self.sampler = sampler = FrameSampler(dataset["num_frames"], dataset["num_temporal_views"],
+                                              dataset["frame_interval"])
+        self.train_set = VideoClipDataset(self.train_records, sampler, self._transform(train=True), True, seed)
+        self.val_set = VideoClipDataset(self.val_records, sampler, self._transform(train=False), False, seed)
+        self.test_set = VideoClipDataset(self.test_records, sampler, self._transform(train=False), False, seed)
+        # Lightning runs a test loop only when `test_dataloader` is defined: define it only with a test split.
+        self.has_test = bool(self.test_records)
+        if self.has_test:
+            self.test_dataloader = self._test_dataloader
+
+    # --------------------------------------------------------------------------------- frame-feature cache
+    def cacheable_sets(self, include_train: bool) -> dict[str, VideoClipDataset]:
+        """Pixel datasets with deterministic sampling, whose frame features can be cached (split -> dataset).
+
+        Training is cacheable only without augmentation, and then uses the evaluation's centred sampling and a
+        centre crop (no temporal jitter): the price of encoding each training video once.
+        """
+        sets = {"val": self.val_set, **({"test": self.test_set} if self.has_test else {})}
+        if include_train:
+            sets["train"] = VideoClipDataset(self.train_records, self.sampler, self._transform(train=True), False,
+                                             self.seed)
+        return sets
+
+    def use_dataset(self, split: str, dataset) -> None:
+        """Serve `split` from another dataset (e.g. cached features) from the next dataloader on."""
+        setattr(self, f"{split}_set", dataset)
+
+    # ---------------------------------------------------------------------------------------------- loaders
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)
+
+    def _test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, shuffle=False)
+
+    def _loader(self, dataset, shuffle: bool) -> DataLoader:
+        cfg = self.dataset_cfg
+        workers = cfg["num_workers"]
+        return DataLoader(
+            dataset, batch_size=cfg["batch_size"], shuffle=shuffle, drop_last=False, num_workers=workers,
+            pin_memory=self._pin_memory(), collate_fn=collate_skip_bad,
+            persistent_workers=bool(cfg["persistent_workers"]) and workers > 0,
+            prefetch_factor=cfg["prefetch_factor"] if workers > 0 else None,   # only allowed with workers
+        )
+
+    def _pin_memory(self) -> bool:
+        pin = self.dataset_cfg["pin_memory"]
+        if pin == "auto":
+            return torch.cuda.is_available()
+        if not isinstance(pin, bool):
+            raise UserError(f"dataset.pin_memory: {pin!r} must be auto, true or false")
+        return pin
+
+    def _transform(self, train: bool) -> VideoTransform:
+        cfg, backbone = self.dataset_cfg, self.backbone_cfg
+        return VideoTransform(train=train, augment=cfg["augment"], image_size=backbone["image_size"],
+                              mean=backbone["mean"], std=backbone["std"], num_spatial_views=cfg["num_spatial_views"],
+                              crop_scale=cfg["crop_scale"], color_jitter=cfg["color_jitter"])
+
+    # ------------------------------------------------------------------------------------------- description
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def num_train(self) -> int:
+        return len(self.train_records)
+
+    @property
+    def num_val(self) -> int:
+        return len(self.val_records)
+
+    @property
+    def num_test(self) -> int:
+        return len(self.test_records)
+
+    def describe(self) -> dict:
+        """What the run trains and evaluates on (for validation_results.json and the logs)."""
+        cfg = self.dataset_cfg
+        temporal, spatial = cfg["num_temporal_views"], cfg["num_spatial_views"]
+        return {
+            "dataset": cfg["name"], "format": cfg["format"], "root": str(cfg["root"]),
+            "num_classes": self.num_classes,
+            "num_videos": {"train": self.num_train, "val": self.num_val, "test": self.num_test},
+            "val_source": self.val_source,
+            "k_train": cfg["k_train"], "k_val": cfg["k_val"], "seed": self.seed,
+            "frames_per_view": cfg["num_frames"], "frame_interval": cfg["frame_interval"],
+            "num_temporal_views": temporal, "num_spatial_views": spatial,
+            "views_per_video": {"train": temporal, "eval": temporal * spatial},
+            "image_size": self.backbone_cfg["image_size"], "augment": cfg["augment"],
+            "class_names": list(self.class_names), "raw_class_names": list(self.raw_class_names),
+        }
+
+
+def generate_if_missing(dataset: dict) -> None:
+    """Make the synthetic set (data_tools.make_synthetic) when `generate_if_missing` is on and the root is absent."""
+    root = Path(dataset["root"])
+    if root.exists() or not dataset["generate_if_missing"]:
+        return
+    if "synthetic" not in dataset:
+        raise UserError("dataset.synthetic: missing (seed, groups, clips_per_group, num_frames, width, height); "
+                        "add it or set dataset.generate_if_missing=false")
+    from src.synthetic.datasets import make_action_dataset
+
+    log.info("%s does not exist: generating the synthetic action set there", root)
+    make_action_dataset(root, **dataset["synthetic"])

@@ -1,0 +1,211 @@
+"""LightningModule for task=clip: a frozen CLIP + one of the six prompt-tuning methods, as a video classifier."""
+import logging
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric, MetricCollection, SumMetric
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+from src.clip.models.backbone import load_clip
+from src.clip.models.registry import build_method
+from src.clip.text_window import TextFeatureWindow
+from src.clip.videomix import soft_cross_entropy, videomix
+from src.core.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def eval_metrics(num_classes: int) -> MetricCollection:
+    """Everything a validation/test pass reports (torchmetrics syncs them across DDP ranks)."""
+    return MetricCollection(
+        {
+            "top1": MulticlassAccuracy(num_classes, average="micro"),
+            "top5": MulticlassAccuracy(num_classes, top_k=min(5, num_classes), average="micro"),
+            "per_class_acc": MulticlassAccuracy(num_classes, average=None),
+            "precision_macro": MulticlassPrecision(num_classes, average="macro"),
+            "recall_macro": MulticlassRecall(num_classes, average="macro"),
+            "f1_macro": MulticlassF1Score(num_classes, average="macro"),
+            "f1_micro": MulticlassF1Score(num_classes, average="micro"),
+            "confusion_matrix": MulticlassConfusionMatrix(num_classes),
+        },
+        # Compute groups would merge metrics whose first batch happened to agree (top-5 with top-1).
+        compute_groups=False,
+    )
+
+
+class ClipVideoModule(pl.LightningModule):
+    def __init__(self, cfg: dict, class_names: list[str]):
+        super().__init__()
+        # Plain dict + list only: the Lightning checkpoint then loads with weights_only=True.
+        self.save_hyperparameters()
+        # Checkpoints hold only the learned tensors; the frozen CLIP is rebuilt from cfg.backbone.
+        self.strict_loading = False
+        self.method_cfg, self.dataset_cfg = cfg["method"], cfg["dataset"]
+        clip, tokenizer = load_clip(cfg["backbone"])
+        self.model = build_method(cfg["method"], clip, tokenizer, class_names, cfg["dataset"]["num_frames"])
+        num_classes = len(class_names)
+        self.train_loss, self.train_acc = MeanMetric(), MulticlassAccuracy(num_classes, average="micro")
+        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
+        self.val_metrics, self.test_metrics = eval_metrics(num_classes), eval_metrics(num_classes)
+        # Videos used and undecodable videos skipped, per stage ("train_seen", "val_bad", …).
+        self.counts = nn.ModuleDict({f"{s}_{k}": SumMetric() for s in ("train", "val", "test") for k in ("seen", "bad")})
+        self.last_eval: dict[str, dict] = {}  # stage -> figures of the last finished pass (read by the artifact writer)
+        self._eval_text: torch.Tensor | None = None
+        self._mix_gen: torch.Generator | None = None
+        self._text_window: TextFeatureWindow | None = None
+
+    def forward(self, video: torch.Tensor, text_features: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model(video, text_features)  # (B, V, T, 3, H, W) -> (B, C)
+
+    def logits(self, batch: dict, text_features: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, C) from pixels, or from cached frame features when the batch carries them (dataset.feature_cache)."""
+        if "features" in batch:
+            return self.model.forward_features(batch["features"], text_features)
+        return self.model(batch["video"], text_features)
+
+    # ---- training -------------------------------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        self._mix_gen = torch.Generator(device=self.device).manual_seed(self.hparams.cfg["seed"] + self.global_rank)
+        share = (self.hparams.cfg["task"]["text_once_per_step"] and self.trainer.accumulate_grad_batches > 1
+                 and not self.model.text_features_depend_on_video and self.trainer.world_size == 1
+                 and "16" not in str(self.trainer.precision))
+        self._text_window = TextFeatureWindow() if share else None
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        if self._text_window is not None:
+            self._text_window.backward()
+
+    def on_train_epoch_start(self) -> None:
+        for metric in (self.train_loss, self.train_acc, self.counts["train_bad"], self.counts["train_seen"]):
+            metric.reset()
+
+    def training_step(self, batch: dict, batch_idx: int):
+        self._count("train", batch)
+        labels = batch["label"]
+        if labels.numel() == 0:
+            return None  # every video of the batch was undecodable: nothing to learn from
+        kind = self.method_cfg["videomix"]
+        if kind:  # pixels only: a run with VideoMix never caches its training features
+            num_classes = len(self.hparams.class_names)
+            video, targets = videomix(batch["video"], labels, num_classes, kind, self.method_cfg["videomix_prob"],
+                                      self._mix_gen)
+            logits = self(video)
+            loss = soft_cross_entropy(logits, targets)
+        else:
+            text = self._text_window.features(self.model.class_text_features) if self._text_window else None
+            logits = self.logits(batch, text)
+            loss = F.cross_entropy(logits, labels)
+        loss = loss + self.model.extra_loss()
+        self.train_loss.update(loss.detach(), weight=labels.numel())
+        self.train_acc.update(logits.detach(), labels)
+        if batch_idx % self.trainer.log_every_n_steps == 0:  # self.log costs ~10% of a small step: not every step
+            step_acc = (logits.detach().argmax(-1) == labels).float().mean()
+            self.log_dict({"train/loss": loss.detach(), "train/acc": step_acc}, prog_bar=True,
+                          batch_size=labels.numel())
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        self._check_bad("train")
+
+    def train_epoch_figures(self) -> dict:
+        """Collective (every DDP rank calls it): this epoch's train loss and accuracy."""
+        return {"train_loss": self.train_loss.compute().item(), "train_acc": self.train_acc.compute().item()}
+
+    # ---- evaluation -----------------------------------------------------------------------------------------
+    def _eval_start(self, stage: str) -> None:
+        loss, metrics = self._eval(stage)
+        for metric in (loss, metrics, self.counts[f"{stage}_bad"], self.counts[f"{stage}_seen"]):
+            metric.reset()
+        # Class text features of most methods do not depend on the video: encode them once per pass.
+        self._eval_text = None
+        if not self.model.text_features_depend_on_video:
+            with torch.no_grad():
+                self._eval_text = self.model.class_text_features()
+
+    def _eval_step(self, stage: str, batch: dict) -> None:
+        self._count(stage, batch)
+        labels = batch["label"]
+        if labels.numel() == 0:
+            return
+        logits = self.logits(batch, self._eval_text)
+        loss, metrics = self._eval(stage)
+        loss.update(F.cross_entropy(logits, labels), weight=labels.numel())
+        metrics.update(logits, labels)
+
+    def _eval_end(self, stage: str) -> None:
+        loss, metrics = self._eval(stage)
+        figures = {k: v.cpu() for k, v in metrics.compute().items()}
+        figures = {
+            "epoch": self.current_epoch,
+            "loss": loss.compute().item(),
+            **{k: v.item() for k, v in figures.items() if v.ndim == 0},
+            "per_class_acc": figures["per_class_acc"].tolist(),
+            "confusion_matrix": figures["confusion_matrix"].long().tolist(),
+            "num_videos": int(self.counts[f"{stage}_seen"].compute().item()),
+            "bad_videos": int(self.counts[f"{stage}_bad"].compute().item()),
+        }
+        self.last_eval[stage] = figures
+        self.log_dict({f"{stage}/loss": figures["loss"], f"{stage}/acc": figures["top1"],
+                       f"{stage}/top5": figures["top5"], f"{stage}/f1": figures["f1_macro"]}, prog_bar=stage == "val")
+        self._eval_text = None
+        self._check_bad(stage)
+
+    def _eval(self, stage: str):
+        return (self.val_loss, self.val_metrics) if stage == "val" else (self.test_loss, self.test_metrics)
+
+    def on_validation_epoch_start(self) -> None:
+        self._eval_start("val")
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._eval_step("val", batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_end("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._eval_start("test")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._eval_step("test", batch)
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_end("test")
+
+    # ---- bad videos -----------------------------------------------------------------------------------------
+    def _count(self, stage: str, batch: dict) -> None:
+        self.counts[f"{stage}_bad"].update(batch["num_bad"].to(self.device, torch.float32))
+        self.counts[f"{stage}_seen"].update(torch.tensor(float(batch["label"].numel()), device=self.device))
+
+    def _check_bad(self, stage: str) -> None:
+        bad, seen = self.counts[f"{stage}_bad"].compute().item(), self.counts[f"{stage}_seen"].compute().item()
+        limit = self.dataset_cfg["max_bad_fraction"]
+        if bad and bad / (bad + seen) > limit:
+            raise UserError(
+                f"{int(bad)} of {int(bad + seen)} {stage} videos could not be decoded (> dataset.max_bad_fraction="
+                f"{limit}); see the warnings above for the files, fix or remove them"
+            )
+
+    # ---- optimisation ---------------------------------------------------------------------------------------
+    def configure_optimizers(self):
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        assert params, "the method has no trainable parameters"
+        optimizer = torch.optim.AdamW(params, lr=self.method_cfg["lr"], weight_decay=self.method_cfg["weight_decay"])
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=max(1, self.trainer.max_epochs), eta_min=self.method_cfg["min_lr"]
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Keep only the learned tensors: a ViT-B/16 CLIP is ~600 MB that never changes.
+        learned = set(self.model.trainable_state_dict())
+        checkpoint["state_dict"] = {
+            k: v for k, v in checkpoint["state_dict"].items() if not k.startswith("model.") or k[6:] in learned
+        }

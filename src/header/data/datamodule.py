@@ -1,0 +1,97 @@
+"""The task=header LightningDataModule: train/val CSVs of `.npy` clips -> batches of (B, 3, T, S, S) clips.
+
+Both CSVs are read and checked when the datamodule is built (in the main process, before the Trainer starts),
+so bad input is one clear error instead of a crash inside a DataLoader worker.
+"""
+import logging
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, WeightedRandomSampler
+
+from src.core.errors import UserError
+from src.header.data.dataset import HeaderClipDataset, HeaderTable, read_header_csv
+from src.header.data.transforms import build_clip_transform
+
+log = logging.getLogger(__name__)
+
+
+def ensure_synthetic_header_data(dataset: dict) -> None:
+    """dataset=header_synthetic: make the clips and the train/val split when the CSVs are missing."""
+    train_csv, val_csv = Path(dataset["train_csv"]), Path(dataset["val_csv"])
+    if train_csv.is_file() and val_csv.is_file():
+        return
+    if train_csv.parent != val_csv.parent or (train_csv.name, val_csv.name) != ("train.csv", "val.csv"):
+        raise UserError(f"dataset.train_csv={train_csv}, dataset.val_csv={val_csv}: the generated split is "
+                        f"<folder>/train.csv and <folder>/val.csv; point both at one folder with those names")
+    from src.header.data.split import split_dataset
+    from src.synthetic.datasets import make_header_dataset
+
+    synth = dataset["synthetic"]
+    log.info("generating synthetic header clips under %s", dataset["root"])
+    all_csv = make_header_dataset(Path(dataset["root"]), seed=synth["seed"], num_clips=synth["num_clips"],
+                                  num_frames=synth["num_frames"], size=synth["size"],
+                                  positive_fraction=synth["positive_fraction"])
+    # Paths relative to the split CSVs' folder: the set keeps working from any working directory.
+    split_dataset(all_csv, train_csv.parent, root_dir=None, val_split=synth["val_split"], seed=synth["seed"],
+                  group_col=None, allow_missing=False, relative_to=train_csv.parent)
+
+
+class HeaderDataModule(pl.LightningDataModule):
+    def __init__(self, dataset: dict, *, mean: list[float], std: list[float]):
+        super().__init__()
+        self.cfg = dataset
+        for key in ("train_csv", "val_csv"):
+            if dataset[key] is None:
+                raise UserError(f"dataset.{key} is not set; pass dataset.{key}=<csv> (make train.csv/val.csv with "
+                                f"`python -m data_tools.split_dataset`), or use dataset=header_synthetic")
+        read = dict(check_clips=dataset["check_clips"], max_bad_fraction=dataset["max_bad_fraction"])
+        self.train_table: HeaderTable = read_header_csv(Path(dataset["train_csv"]), **read)
+        self.val_table: HeaderTable = read_header_csv(Path(dataset["val_csv"]), **read)
+        self.train_transform = build_clip_transform(
+            input_size=dataset["input_size"], augment=dataset["augment"], flip_prob=dataset["flip_prob"],
+            color_jitter=dataset["color_jitter"], mean=mean, std=std)
+        self.val_transform = build_clip_transform(
+            input_size=dataset["input_size"], augment=False, flip_prob=0.0, color_jitter={}, mean=mean, std=std)
+        counts = self.train_table.class_counts
+        if min(counts) == 0:
+            log.warning("%s has no %s clips: the classifier cannot learn that class", dataset["train_csv"],
+                        "header" if counts[1] == 0 else "non-header")
+
+    @property
+    def class_counts(self) -> list[int]:
+        """Training clips per class: [non-header, header]."""
+        return self.train_table.class_counts
+
+    def describe(self) -> dict:
+        """Figures for the run summary."""
+        return {
+            "train_clips": len(self.train_table.rows), "train_headers": self.class_counts[1],
+            "val_clips": len(self.val_table.rows), "val_headers": self.val_table.class_counts[1],
+            "bad_clips": len(self.train_table.bad_clips) + len(self.val_table.bad_clips),
+        }
+
+    def setup(self, stage: str | None = None) -> None:
+        frames = self.cfg["num_frames"]
+        self.train_set = HeaderClipDataset(self.train_table.rows, num_frames=frames, transform=self.train_transform)
+        self.val_set = HeaderClipDataset(self.val_table.rows, num_frames=frames, transform=self.val_transform)
+
+    def train_dataloader(self) -> DataLoader:
+        sampler = None
+        if self.cfg["balanced_sampling"]:
+            # Each class drawn equally often; Lightning wraps this sampler for DDP (DistributedSamplerWrapper).
+            counts = torch.tensor(self.class_counts, dtype=torch.double).clamp(min=1)
+            weights = (1.0 / counts)[torch.as_tensor(self.train_set.labels)]
+            sampler = WeightedRandomSampler(weights, num_samples=len(self.train_set), replacement=True)
+        return self._loader(self.train_set, self.cfg["batch_size"], shuffle=sampler is None, sampler=sampler,
+                            drop_last=len(self.train_set) > self.cfg["batch_size"])
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, self.cfg["val_batch_size"], shuffle=False, sampler=None, drop_last=False)
+
+    def _loader(self, dataset, batch_size: int, *, shuffle: bool, sampler, drop_last: bool) -> DataLoader:
+        workers = self.cfg["num_workers"]
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, drop_last=drop_last,
+                          num_workers=workers, persistent_workers=workers > 0,
+                          pin_memory=torch.cuda.is_available())

@@ -1,0 +1,169 @@
+"""task=header clips: the CSV table (`path,label` + optional `video_id,half,frame,group`) and the `.npy` dataset.
+
+A clip is a (T, H, W, 3) uint8 array. It is opened with mmap_mode="r" and only the sampled frames are copied, so
+a long clip costs the frames used, not the file. Every row is checked once, up front, from the .npy header only:
+a missing file, a wrong shape or dtype, a label other than 0/1 is a UserError naming the CSV row; an unreadable
+file (truncated, not a .npy, zero frames) is a bad clip: skipped, counted, and fatal only above
+`max_bad_fraction`.
+"""
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+
+from src.core.errors import BadVideoError, UserError
+
+log = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("path", "label")
+METADATA_COLUMNS = ("video_id", "half", "frame", "group")
+HEADER, NON_HEADER = 1, 0
+
+
+def clip_file_names(name: str) -> list[str]:
+    """File names a CSV path may stand for: itself, and (the original pipeline's base names) `<name>_s.npy`."""
+    if name.endswith(".npy"):
+        return [name]
+    return [name, f"{name}_s.npy", f"{name}.npy"]
+
+
+def resolve_clip_path(raw: str, csv_dir: Path) -> Path | None:
+    """The clip a CSV row names: as written when absolute, else relative to the CSV's folder, else to the cwd."""
+    for name in clip_file_names(raw):
+        path = Path(name)
+        bases = [path] if path.is_absolute() else [csv_dir / path, Path.cwd() / path]
+        for candidate in bases:
+            if candidate.is_file():
+                return candidate.resolve()
+    return None
+
+
+def open_clip(path: Path) -> np.ndarray:
+    """The clip as a read-only memory map (nothing is read but the header). BadVideoError when unreadable."""
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise BadVideoError(f"{path}: not a readable .npy clip ({err})") from err
+
+
+def check_clip_array(clip: np.ndarray, where: str) -> None:
+    """(T, H, W, 3) uint8 with T > 0, or a UserError naming `where` (zero frames: BadVideoError)."""
+    if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8:
+        raise UserError(f"{where}: clip has shape {tuple(clip.shape)} and dtype {clip.dtype}; header clips must be "
+                        f"(T, H, W, 3) uint8 arrays — re-export it")
+    if clip.shape[0] == 0:
+        raise BadVideoError(f"{where}: clip has zero frames")
+
+
+def sample_frame_indices(total_frames: int, num_frames: int) -> np.ndarray:
+    """`num_frames` evenly spaced indices into a clip of `total_frames`; frames repeat when the clip is shorter."""
+    assert total_frames > 0 and num_frames > 0, f"cannot sample {num_frames} of {total_frames} frames"
+    return np.linspace(0, total_frames - 1, num_frames).round().astype(np.int64)
+
+
+@dataclass
+class HeaderTable:
+    """One CSV, checked. `rows` keeps the CSV's columns plus `row_idx` (0-based data row) and `file` (resolved)."""
+    csv_path: Path
+    rows: pd.DataFrame
+    bad_clips: list[str] = field(default_factory=list)
+
+    @property
+    def class_counts(self) -> list[int]:
+        counts = self.rows["label"].value_counts()
+        return [int(counts.get(NON_HEADER, 0)), int(counts.get(HEADER, 0))]
+
+    @property
+    def metadata_columns(self) -> list[str]:
+        return [c for c in METADATA_COLUMNS if c in self.rows.columns]
+
+
+def read_header_csv(csv_path: Path, *, check_clips: bool, max_bad_fraction: float) -> HeaderTable:
+    """Read and check a header CSV; see the module docstring for what is an error and what is skipped."""
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise UserError(f"{csv_path}: no such CSV; make train/val CSVs with `python -m data_tools.split_dataset "
+                        f"--input_csv <all clips>.csv --output_dir <dir>`")
+    try:
+        frame = pd.read_csv(csv_path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise UserError(f"{csv_path}: not a readable CSV ({err}); it needs a header line with path,label") from err
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        has = ", ".join(map(str, frame.columns))
+        raise UserError(f"{csv_path}: missing column(s) {', '.join(missing)} (has: {has}); "
+                        f"a header CSV needs path,label (+ optional video_id,half,frame,group)")
+    if frame.empty:
+        raise UserError(f"{csv_path}: no rows; it needs at least one clip")
+    frame = frame.reset_index(drop=True)
+    frame.insert(0, "row_idx", np.arange(len(frame), dtype=np.int64))
+    frame["label"] = [_parse_label(v, csv_path, i) for i, v in enumerate(frame["label"])]
+    files, keep, bad = [], [], []
+    for i, raw in enumerate(frame["path"].astype(str)):
+        where = f"{csv_path} row {i + 1} (line {i + 2})"
+        path = resolve_clip_path(raw, csv_path.parent)
+        if path is None:
+            raise UserError(f"{where}: clip {raw} not found (relative paths are tried from {csv_path.parent} and "
+                            f"{Path.cwd()}); fix the path, or rewrite the CSV with split_dataset --root_dir <clips>")
+        try:
+            if check_clips:
+                check_clip_array(open_clip(path), f"{where}: {raw}")
+        except BadVideoError as err:
+            log.warning("skipping bad clip: %s", err)
+            bad.append(str(path))
+            continue
+        files.append(str(path))
+        keep.append(i)
+    rows = frame.iloc[keep].copy()
+    rows["file"] = files
+    if len(bad) > max_bad_fraction * len(frame) or rows.empty:
+        raise UserError(f"{csv_path}: {len(bad)} of {len(frame)} clips are unreadable (first: {bad[0]}), more than "
+                        f"dataset.max_bad_fraction={max_bad_fraction}; re-export the clips")
+    return HeaderTable(csv_path=csv_path, rows=rows.reset_index(drop=True), bad_clips=bad)
+
+
+def _parse_label(value, csv_path: Path, i: int) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if number not in (0.0, 1.0):
+        raise UserError(f"{csv_path} row {i + 1} (line {i + 2}): label {value!r} is not 0 or 1 "
+                        f"(1 = header, 0 = no header); fix the label")
+    return int(number)
+
+
+class HeaderClipDataset(Dataset):
+    """Items: {"video": (3, T, S, S) float, "label": int64, "row_idx": int64 (the CSV data row)}."""
+
+    def __init__(self, rows: pd.DataFrame, *, num_frames: int, transform: Callable):
+        self.files = rows["file"].tolist()
+        self.labels = np.array(rows["label"], dtype=np.int64)  # a writable copy (pandas hands out read-only views)
+        self.row_idx = np.array(rows["row_idx"], dtype=np.int64)
+        self.num_frames = num_frames
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def load_frames(self, i: int) -> np.ndarray:
+        """The sampled frames of clip i, (num_frames, H, W, 3) uint8 — only these are read from disk."""
+        clip = open_clip(Path(self.files[i]))
+        indices = sample_frame_indices(clip.shape[0], self.num_frames)
+        unique, inverse = np.unique(indices, return_inverse=True)
+        return np.ascontiguousarray(clip[unique])[inverse]  # fancy indexing on the memmap copies just these frames
+
+    def __getitem__(self, i: int) -> dict:
+        frames = torch.from_numpy(self.load_frames(i)).permute(0, 3, 1, 2)  # (T, 3, H, W) uint8
+        video = self.transform(tv_tensors.Video(frames))                     # (T, 3, S, S) float
+        return {
+            "video": video.as_subclass(torch.Tensor).permute(1, 0, 2, 3).contiguous(),  # (3, T, S, S)
+            "label": torch.tensor(self.labels[i]),
+            "row_idx": torch.tensor(self.row_idx[i]),
+        }

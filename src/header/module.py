@@ -1,0 +1,130 @@
+"""LightningModule for task=header: Header Net (CSN or VideoMAE v2) as a binary header / no-header classifier.
+
+Logs train/loss, train/acc, train/f1 and, per validation, val/loss, val/acc, val/precision, val/recall, val/f1,
+val/auc, val/pr_auc, val/mcc (threshold 0.5) plus val/best_threshold and val/f1_at_best_threshold. Validation
+predictions of all ranks are gathered (each CSV row once) and kept in `val_result` for the artifact writer.
+"""
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics.classification import BinaryAccuracy, BinaryF1Score
+
+from src.core.warmup_cosine import WarmupCosine
+from src.header.losses import build_loss
+from src.header.metrics import best_f1_threshold, binary_metrics
+from src.header.models.net import build_header_net
+from src.header.param_groups import apply_finetune_mode, build_param_groups
+
+
+class HeaderModule(pl.LightningModule):
+    def __init__(self, cfg: dict, class_counts: list[int]):
+        """`cfg`: plain dict with the backbone, dataset, finetune, optim and loss sections; `class_counts`:
+        training clips per class [non-header, header] (for the class-weighted loss)."""
+        super().__init__()
+        self.save_hyperparameters()  # plain dict + list only: checkpoints load with weights_only=True
+        dataset, finetune = cfg["dataset"], cfg["finetune"]
+        self.net = build_header_net(cfg["backbone"], num_frames=dataset["num_frames"],
+                                    input_size=dataset["input_size"])
+        self._frozen_modules = apply_finetune_mode(self.net, mode=finetune["name"],
+                                                   unfreeze_blocks=finetune["unfreeze_blocks"])
+        self.loss_fn = build_loss(cfg["loss"], class_counts)
+        self.train_loss = MeanMetric()  # per-clip mean over the epoch, synced across ranks (artifact writer)
+        self.train_metrics = MetricCollection({"acc": BinaryAccuracy(), "f1": BinaryF1Score()}, prefix="train/")
+        self.val_metrics = binary_metrics(sync_on_compute=False)  # fed the already gathered predictions
+        self._val_batches: list[dict[str, torch.Tensor]] = []
+        self.val_result: dict | None = None  # figures + predictions of the last validation pass
+        # Lightning keeps each submodule's mode as it finds it (it does not call .train() at fit start): set it now.
+        self.train()
+
+    def train(self, mode: bool = True):
+        """Frozen parts stay in eval mode (BatchNorm statistics and dropout untouched) whatever Lightning asks."""
+        super().train(mode)
+        for module in getattr(self, "_frozen_modules", []):
+            module.eval()
+        return self
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        return self.net(clips)  # (B, 3, T, S, S) -> (B, 2) logits
+
+    def batch_logits(self, batch: dict) -> torch.Tensor:
+        """(B, 2) logits of a pixel batch ("video") or of a cached-feature batch ("features", the frozen
+        backbone's output from dataset.feature_cache: only the trainable pool part and the head run)."""
+        if "features" in batch:
+            return self.net.head_forward(batch["features"])  # (B, D) -> (B, 2)
+        return self.net(batch["video"])                      # (B, 3, T, S, S) -> (B, 2)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        logits = self.batch_logits(batch)                     # (B, 2)
+        losses = self.loss_fn(logits, batch["label"])         # (B,)
+        loss = losses.mean()
+        self.train_loss.update(losses.detach())
+        self.train_metrics.update(logits.detach().float().softmax(-1)[:, 1], batch["label"])
+        batch_size = batch["label"].shape[0]
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size,
+                 sync_dist=True)
+        self.log_dict(self.train_metrics, on_step=False, on_epoch=True, batch_size=batch_size)
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        self.train_loss.reset()  # after the artifact writer read it (validation runs before this hook)
+
+    def epoch_train_loss(self) -> float | None:
+        """Mean training loss of the current epoch over all ranks (collective: every rank must call it)."""
+        if self.train_loss.update_count == 0:
+            return None
+        return float(self.train_loss.compute())
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_batches = []
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        logits = self.batch_logits(batch).float()             # (B, 2)
+        self._val_batches.append({
+            "row_idx": batch["row_idx"], "label": batch["label"],
+            "prob": logits.softmax(-1)[:, 1], "loss": self.loss_fn(logits, batch["label"]),
+        })
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val_batches:
+            return
+        local = {k: torch.cat([b[k] for b in self._val_batches]) for k in self._val_batches[0]}
+        if self.trainer.world_size > 1:  # (world, n) -> (world * n,): every rank sees every prediction
+            local = {k: self.all_gather(v).flatten(0, 1) for k, v in local.items()}
+        # The DistributedSampler pads with repeated rows so ranks get equal shares: keep each CSV row once.
+        _, first = np.unique(local["row_idx"].cpu().numpy(), return_index=True)
+        keep = torch.as_tensor(first, device=local["row_idx"].device)
+        row_idx, labels, probs, losses = (local[k][keep] for k in ("row_idx", "label", "prob", "loss"))
+        figures = {name: float(value) for name, value in self.val_metrics(probs, labels).items()}
+        self.val_metrics.reset()
+        figures["loss"] = float(losses.mean())
+        best = best_f1_threshold(probs, labels)
+        self.log_dict({f"val/{k}": v for k, v in figures.items()}, sync_dist=True)  # equal on every rank already
+        self.log_dict({"val/best_threshold": best["threshold"], "val/f1_at_best_threshold": best["f1"]},
+                      sync_dist=True)
+        self.val_result = {
+            "figures": figures,
+            "best_threshold": best,
+            "predictions": {"row_idx": row_idx.cpu().numpy(), "label": labels.cpu().numpy(),
+                            "prob_header": probs.cpu().numpy(), "loss": losses.cpu().numpy()},
+        }
+
+    def configure_optimizers(self):
+        finetune, optim = self.hparams.cfg["finetune"], self.hparams.cfg["optim"]
+        groups = build_param_groups(self.net, lr_backbone=finetune["lr_backbone"], lr_head=finetune["lr_head"],
+                                    layer_decay=finetune["layer_decay"], weight_decay=optim["weight_decay"])
+        optimizer = torch.optim.AdamW(groups, betas=tuple(optim["betas"]))
+        total = int(self.trainer.estimated_stepping_batches)
+        warmup = int(round(optim["warmup_epochs"] * total / max(self.trainer.max_epochs, 1)))
+        schedule = WarmupCosine(warmup_steps=min(warmup, total), total_steps=total,
+                                start_factor=optim["warmup_start_factor"], min_ratio=optim["min_lr_ratio"])
+        scheduler = {"scheduler": LambdaLR(optimizer, schedule), "interval": "step"}
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def current_lrs(self) -> dict[str, float | None]:
+        """The learning rates now: the top backbone group's (None when the backbone is frozen) and the head's."""
+        groups = self.trainer.optimizers[0].param_groups if self.trainer.optimizers else []
+        backbone = [g["lr"] for g in groups if g["name"].startswith("backbone.")]
+        head = [g["lr"] for g in groups if g["name"].startswith("head")]
+        return {"lr_backbone": max(backbone) if backbone else None, "lr_head": head[0] if head else None}

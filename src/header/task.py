@@ -1,0 +1,52 @@
+"""task=header builder: cfg -> TaskParts(HeaderModule, HeaderDataModule, run folder, artifact writer, summary)."""
+import json
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities import rank_zero_only
+
+from src.core.parts import TaskParts
+from src.header.artifacts import HeaderRunArtifacts
+from src.header.data.datamodule import HeaderDataModule, ensure_synthetic_header_data
+from src.header.feature_cache import ClipFeatureCaching, clip_cache_mode
+from src.header.module import HeaderModule
+
+log = logging.getLogger(__name__)
+
+MODULE_SECTIONS = ("backbone", "dataset", "finetune", "optim", "loss")
+SUMMARY_KEYS = ("epoch", "val_f1", "val_auc", "val_pr_auc", "val_mcc", "val_precision", "val_recall", "val_acc",
+                "val_loss")
+
+
+def build(cfg: DictConfig) -> TaskParts:
+    config = OmegaConf.to_container(cfg, resolve=True)
+    dataset = config["dataset"]
+    if dataset.get("generate_if_missing"):
+        ensure_synthetic_header_data(dataset)
+    datamodule = HeaderDataModule(dataset, mean=config["backbone"]["mean"], std=config["backbone"]["std"])
+    module = HeaderModule({k: config[k] for k in MODULE_SECTIONS}, datamodule.class_counts)
+    run_dir = Path(config["run_dir"])
+    if rank_zero_only.rank == 0:  # other DDP ranks never write here
+        run_dir.mkdir(parents=True, exist_ok=True)
+    data = datamodule.describe()
+    log.info("header data: %s", data)
+    writer = HeaderRunArtifacts(run_dir, config, datamodule.val_table.rows)
+    callbacks = [writer]
+    cache_mode = clip_cache_mode(config)
+    if cache_mode != "off":  # finetune=frozen only: the frozen backbone's features, computed once
+        callbacks.insert(0, ClipFeatureCaching(config, cache_mode))
+    return TaskParts(module=module, datamodule=datamodule, run_dir=run_dir, callbacks=callbacks,
+                     summary=lambda: summarise(run_dir, data))
+
+
+def summarise(run_dir: Path, data: dict) -> dict:
+    """Headline figures, read back from best_metrics.json (so it also works after ddp_spawn)."""
+    best_file = Path(run_dir) / "best_metrics.json"
+    if not best_file.is_file():
+        return {"run_dir": str(run_dir), **data}
+    best = json.loads(best_file.read_text())
+    figures = {("best_epoch" if k == "epoch" else k): best[k] for k in SUMMARY_KEYS}
+    threshold = best["best_threshold"]
+    return {**figures, "best_threshold": threshold["threshold"], "val_f1_at_best_threshold": threshold["f1"],
+            "checkpoint": str(Path(run_dir) / best["checkpoint"]), "run_dir": str(run_dir), **data}

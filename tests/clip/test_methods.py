@@ -1,0 +1,342 @@
+"""The five prompt methods on a tiny random-init CLIP: what learns, what stays frozen, and each method's fix."""
+import json
+
+import open_clip
+import pytest
+import torch
+import torch.nn.functional as F
+from omegaconf import OmegaConf
+
+from src.clip.models.layers.frame_summary import FrameSummary
+from src.clip.models.layers.layer_schedule import resolve_layers
+from src.clip.models.layers.prompted_text import PromptedTextEncoder
+from src.clip.models.layers.tower_runner import LayerTokens
+from src.clip.models.methods import vidop as vidop_module
+from src.clip.models.methods.dual_coop import DualCoOp
+from src.clip.models.methods.stt import STT
+from src.clip.models.methods.video_coop import VideoCoOp
+from src.clip.models.methods.vidop import ViDOP, transport_scores
+from src.clip.models.methods.vilt import ViLT
+from src.clip.models.methods.vita import ViTa
+from src.core.errors import UserError
+
+METHODS = {"dual_coop": DualCoOp, "stt": STT, "vidop": ViDOP, "vilt": ViLT, "vita": ViTa}
+# What METHODS.md lists as learned, by top-level attribute (stt/vilt/vita pool by `mean`: no parameters).
+LEARNED = {
+    "dual_coop": {"text_encoder", "pooling", "visual_prompts"},
+    "stt": {"text_encoder", "video_prompter", "summary_to_text"},
+    "vidop": {"pooling", "visual_prompts"},
+    "vilt": {"text_encoder", "visual_prompts", "text_deep", "vision_deep", "text_to_vision", "vision_to_text"},
+    "vita": {"text_encoder", "video_prompter"},
+}
+# clip_tiny has 2 layers per tower and width 64: the YAML defaults name layers 0–9 and 12 heads.
+TINY = {"summary_heads": 2, "summary_to_text_layers": [0, 1], "text_to_vision_layers": [0],
+        "vision_to_text_layers": [1], "class_chunk_size": None, "grad_checkpointing": False, "ctx_len": 4,
+        "ctx_len_video": 4}
+CLASSES = ["run", "apply eye makeup", "jump"]
+T = 2
+
+
+def _yaml(path: str) -> dict:
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+
+
+def make_clip(**model_overrides) -> tuple[torch.nn.Module, object]:
+    cfg = _yaml("conf/backbone/clip_tiny.yaml")["model_cfg"]
+    for tower, values in model_overrides.items():
+        cfg[tower] = {**cfg[tower], **values}
+    torch.manual_seed(0)
+    clip = open_clip.model.CLIP(**cfg).eval()
+    for p in clip.parameters():
+        p.requires_grad_(False)
+    return clip, open_clip.SimpleTokenizer(context_length=cfg["text_cfg"]["context_length"])
+
+
+def method_cfg(name: str, **overrides) -> dict:
+    return {**_yaml(f"conf/method/{name}.yaml"), **TINY, **overrides}
+
+
+def build(name: str, clip_tok=None, classes=CLASSES, num_frames=T, seed=0, **overrides):
+    clip, tok = clip_tok or make_clip()
+    torch.manual_seed(seed)
+    return METHODS[name](clip, tok, classes, method_cfg(name, **overrides), num_frames)
+
+
+def videos(b=2, v=1, t=T, seed=1) -> torch.Tensor:
+    return torch.randn(b, v, t, 3, 32, 32, generator=torch.Generator().manual_seed(seed))   # (B, V, T, 3, H, W)
+
+
+# ---- every method ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_training_step_changes_only_the_learned_parts(name):
+    model = build(name)
+    clip_before = {k: v.clone() for k, v in model.clip.state_dict().items()}
+    learned_before = {k: v.detach().clone() for k, v in model.named_parameters() if not k.startswith("clip.")}
+    trainable = {k.split(".")[0] for k, p in model.named_parameters() if p.requires_grad}
+    assert trainable == LEARNED[name]
+
+    model.train()
+    assert not any(m.training for m in model.clip.modules()), "frozen CLIP modules stay in eval mode"
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    loss = F.cross_entropy(model(videos()), torch.tensor([0, 2])) + model.extra_loss()
+    loss.backward()
+    optimizer.step()
+
+    for key, value in model.clip.state_dict().items():
+        assert torch.equal(value, clip_before[key]), f"CLIP tensor {key} changed"
+    changed = {k.split(".")[0] for k, v in model.named_parameters()
+               if not k.startswith("clip.") and not torch.equal(v, learned_before[k])}
+    assert changed == LEARNED[name]
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_loss_falls_when_overfitting_eight_videos(name):
+    model = build(name, classes=["run", "jump"]).train()
+    video, labels = videos(b=8, seed=3), torch.tensor([0, 1] * 4)
+    video = video + labels.view(8, 1, 1, 1, 1, 1).float()         # a class-dependent brightness to find
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-3)
+    losses = []
+    for _ in range(25):
+        loss = F.cross_entropy(model(video), labels) + model.extra_loss()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0], f"{name}: loss {losses[0]:.3f} -> {losses[-1]:.3f}"
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_view_logits_are_averaged_over_views(name):
+    model = build(name).eval()
+    video = videos(b=2, v=3)
+    with torch.no_grad():
+        logits = model(video)                                      # (B, C)
+        per_view = torch.stack([model(video[:, v:v + 1]) for v in range(3)], 0).mean(0)
+    assert logits.shape == (2, len(CLASSES))
+    torch.testing.assert_close(logits, per_view, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_training_and_evaluation_score_a_video_the_same_way(name):
+    """Evaluation precomputes class text features once per pass when the method says it may (clip_module.py)."""
+    extra = {"descriptor_templates": ["a video of {}.", "a photo of {}."]} if name == "vidop" else {}
+    model = build(name, **extra)
+    video = videos()
+    with torch.no_grad():
+        train_logits = model.train()(video)
+        model.eval()
+        text = None if model.text_features_depend_on_video else model.class_text_features()
+        eval_logits = model(video, text)
+    torch.testing.assert_close(train_logits, eval_logits, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_yaml_defaults_run_on_a_twelve_layer_clip(name):
+    """The unmodified YAML (layer lists 0–9, 12 summary heads) on ViT-B/16's depth, narrow for speed."""
+    clip, tok = make_clip(vision_cfg={"layers": 12, "width": 96, "head_width": 32},
+                          text_cfg={"layers": 12, "width": 96, "heads": 2})
+    torch.manual_seed(0)
+    model = METHODS[name](clip, tok, CLASSES, _yaml(f"conf/method/{name}.yaml"), 8).train()
+    loss = F.cross_entropy(model(videos(b=1, t=8)), torch.tensor([1])) + model.extra_loss()
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+def test_layer_lists_must_exist_in_the_backbone():
+    assert resolve_layers("k", [1, -1, 0], 4) == [0, 1, 3]
+    with pytest.raises(UserError, match="method.text_to_vision_layers: layer 4 does not exist"):
+        build("vilt", text_to_vision_layers=[0, 4])
+    with pytest.raises(UserError, match="method.summary_heads"):
+        build("vita", summary_heads=12)
+    with pytest.raises(UserError, match="method.summary_to_text_layers: empty"):
+        build("stt", summary_to_text_layers=[])
+
+
+# ---- dual_coop ---------------------------------------------------------------------------------------------
+def _layer_outputs(model, clips):
+    """Outputs of every vision block, first 1 + P rows (CLS + patches), for one forward."""
+    outputs, handles = [], []
+    for block in model.clip.visual.transformer.resblocks:
+        handles.append(block.register_forward_hook(lambda _m, _i, out: outputs.append(out[:, :5].clone())))
+    with torch.no_grad():
+        model.encode_frames(clips)
+    for h in handles:
+        h.remove()
+    return outputs
+
+
+def test_dual_coop_ephemeral_and_persistent_prompts_differ_from_layer_one_on():
+    clip_tok = make_clip()
+    ephemeral = build("dual_coop", clip_tok, keep_vision_prompts=False)
+    persistent = build("dual_coop", clip_tok, keep_vision_prompts=True)
+    persistent.load_state_dict(ephemeral.state_dict())
+    clips = videos()[:, 0]                                # (N, T, 3, H, W); 32 px / 8 = 4 patches + CLS
+    a, b = _layer_outputs(ephemeral, clips), _layer_outputs(persistent, clips)
+    torch.testing.assert_close(a[0], b[0], atol=1e-5, rtol=0)       # layer 0 sees the same keys/values
+    assert (a[1] - b[1]).abs().max() > 1e-3               # layer 1: only the persistent prompts remain
+
+
+def test_continue_video_coop_as_dual_coop_loads_ctx_and_pooling():
+    clip_tok = make_clip()
+    torch.manual_seed(5)
+    coop = VideoCoOp(*clip_tok, CLASSES, method_cfg("video_coop"), T)
+    dual = build("dual_coop", clip_tok)
+    report = dual.load_learned(coop.trainable_state_dict())
+    assert "text_encoder.ctx" in report["loaded"]
+    assert {k for k in report["loaded"] if k.startswith("pooling.")} == {k for k in coop.trainable_state_dict()
+                                                                         if k.startswith("pooling.")}
+    assert report["new"] == ["visual_prompts.tokens"]
+    torch.testing.assert_close(dual.text_encoder.ctx, coop.text_encoder.ctx, atol=0, rtol=0)
+
+
+# ---- vita --------------------------------------------------------------------------------------------------
+def test_vita_frame_summaries_see_the_other_frames():
+    model = build("vita", num_frames=3).eval()
+    clips = videos(b=1, t=3)[:, 0]                                   # (1, T, 3, H, W)
+    changed = clips.clone()
+    changed[:, 0] = torch.randn_like(changed[:, 0])                  # change frame 0 only
+    runs = []
+    for x in (clips, changed):
+        record = {}
+        with torch.no_grad():
+            runs.append((model.encode_frames(x, record=record), record))
+    (feats_a, sums_a), (feats_b, sums_b) = runs
+    # layer 1's CLS depends on the frame; the attention across frames carries frame 0's change to frames 1, 2
+    assert (sums_a[1][:, 1:] - sums_b[1][:, 1:]).abs().amin() > 0
+    assert (sums_a[1][:, 1:] - sums_b[1][:, 1:]).abs().max() > 1e-3
+    assert (feats_a[:, 1:] - feats_b[:, 1:]).abs().max() > 1e-4, "other frames' features change too"
+
+
+def test_frame_summary_attends_across_frames_not_within_one():
+    torch.manual_seed(0)
+    summary = FrameSummary(8, 2, num_frames=4, init_std=0.02)
+    cls = torch.randn(2, 4, 8)
+    moved = cls.clone()
+    moved[:, 3] += 1.0
+    delta = (summary(cls) - summary(moved)).abs()                   # (N, T, Dv)
+    assert (delta[:, :3].amax(-1) > 1e-4).all()
+
+
+def test_frame_summary_sees_frame_order():
+    """The temporal position embedding: the same frames in reverse order give other summaries (not permuted)."""
+    torch.manual_seed(0)
+    summary = FrameSummary(8, 2, num_frames=4, init_std=0.02)
+    cls = torch.randn(2, 4, 8)
+    forward, backward = summary(cls), summary(cls.flip(1)).flip(1)
+    assert (forward - backward).abs().max() > 1e-3
+
+
+def test_vita_checks_the_frame_count():
+    model = build("vita", num_frames=3)
+    with pytest.raises(UserError, match="dataset.num_frames"):
+        model(videos(t=2))
+
+
+# ---- stt ---------------------------------------------------------------------------------------------------
+def test_stt_each_class_pools_at_its_own_eos_for_many_clips():
+    clip_tok = make_clip()
+    classes = ["run", "apply eye makeup on the face", "jump rope"]   # different prompt lengths -> EOS positions
+    model = build("stt", clip_tok, classes=classes).eval()
+    eos = model.text_encoder.eos_positions
+    assert len(set(eos.tolist())) == 3
+    record = {}
+    with torch.no_grad():
+        model.encode_frames(videos(b=3)[:, 0], record=record)       # B·V = 3 clips
+        features = model.video_text_features(record)                # (3, C, E)
+        tokens = model.summary_tokens(record)                        # (3, S, D)
+    for c, name in enumerate(classes):                               # reference: one class, one clip at a time
+        single = PromptedTextEncoder(clip_tok[0], clip_tok[1], [name], ctx_len=4, ctx_init=None, ctx_std=0.02,
+                                     class_wise=False, class_token_position="end")
+        single.ctx.data.copy_(model.text_encoder.ctx.data)
+        for n in range(3):
+            def hook(layer, _x, n=n):
+                slot = model.text_layers.index(layer) if layer in model.text_layers else None
+                return None if slot is None else LayerTokens(ephemeral=tokens[n:n + 1, slot:slot + 1])
+            with torch.no_grad():
+                expected = F.normalize(single(hook=hook), dim=-1)[0]
+            torch.testing.assert_close(features[n, c], expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(features.norm(dim=-1), torch.ones(3, 3))
+
+
+def test_stt_class_chunks_and_checkpointing_match_one_pass():
+    clip_tok = make_clip()
+    whole = build("stt", clip_tok, class_chunk_size=None, grad_checkpointing=False)
+    chunked = build("stt", clip_tok, class_chunk_size=2, grad_checkpointing=True)
+    chunked.load_state_dict(whole.state_dict())
+    video = videos(b=2, v=2)
+    grads = []
+    for model in (whole, chunked):
+        model.train()
+        logits = model(video)
+        logits.pow(2).sum().backward()
+        grads.append((logits.detach(), model.text_encoder.ctx.grad.clone(),
+                      model.summary_to_text["0"].weight.grad.clone()))
+    torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(grads[0][1], grads[1][1], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(grads[0][2], grads[1][2], atol=1e-5, rtol=1e-4)
+
+
+# ---- vidop -------------------------------------------------------------------------------------------------
+def test_vidop_uses_the_same_text_features_in_train_and_eval(monkeypatch):
+    model = build("vidop")
+    def no_more_encoding(*_a, **_k):
+        raise AssertionError("descriptors must be encoded once, at construction")
+    monkeypatch.setattr(vidop_module, "encode_sentences", no_more_encoding)
+    video = videos()
+    with torch.no_grad():
+        train_text, train_logits = model.train().class_text_features(), model(video)
+        eval_text, eval_logits = model.eval().class_text_features(), model(video)
+    assert torch.equal(train_text, eval_text)
+    assert torch.equal(train_logits, eval_logits)
+
+
+def test_vidop_transport_plan_has_the_marginals_and_no_gradient():
+    g = torch.Generator().manual_seed(0)
+    frames = F.normalize(torch.randn(2, 4, 8, generator=g), dim=-1).requires_grad_()
+    descriptors = F.normalize(torch.randn(3, 5, 8, generator=g), dim=-1)
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False], [True] * 3 + [False] * 2])
+    scores, plan = transport_scores(frames, descriptors, mask, eps=0.1, iters=500)
+    assert not plan.requires_grad and scores.requires_grad
+    torch.testing.assert_close(plan.sum(-1), torch.full((2, 3, 4), 0.25), atol=1e-5, rtol=0)
+    for c, valid in enumerate(mask.sum(-1).tolist()):
+        column_sums = plan[:, c].sum(-2)[:, :valid]                                      # (N, valid)
+        torch.testing.assert_close(column_sums, torch.full((2, valid), 1 / valid), atol=1e-5, rtol=0)
+        assert (plan[:, c, :, valid:] == 0).all()
+    sim = torch.einsum("nte,cme->nctm", frames, descriptors)
+    torch.testing.assert_close(scores, (plan * sim).sum((-1, -2)))
+
+
+@pytest.mark.parametrize("agg", ["mean", "max", "ot"])
+def test_vidop_descriptors_file_adds_sentences(tmp_path, agg):
+    file = tmp_path / "descriptors.json"
+    file.write_text(json.dumps({"Run": ["legs move fast", "a runner on a track"],      # folder-name style keys
+                                "apply_eye_makeup": ["a brush"], "jump": ["feet leave the ground"],
+                                "NotInTheDataset": ["ignored"]}))
+    model = build("vidop", descriptors_file=str(file), descriptor_agg=agg).eval()
+    assert model.descriptor_mask.sum(-1).tolist() == [3, 2, 2]       # template + the file's sentences
+    with torch.no_grad():
+        logits = model(videos())
+    assert torch.isfinite(logits).all() and logits.shape == (2, 3)
+
+
+def test_vidop_descriptor_errors_name_the_file_and_class(tmp_path):
+    with pytest.raises(UserError, match="missing.json does not exist"):
+        build("vidop", descriptors_file=str(tmp_path / "missing.json"))
+    file = tmp_path / "partial.json"
+    file.write_text(json.dumps({"run": ["legs"], "jump": ["feet"]}))
+    with pytest.raises(UserError, match="partial.json: no descriptors for class 'apply eye makeup'"):
+        build("vidop", descriptors_file=str(file))
+
+
+@pytest.mark.parametrize("agg", ["mean", "max"])
+def test_vidop_scores_aggregate_the_similarity_to_each_descriptor(agg):
+    model = build("vidop", descriptor_templates=["a video of {}.", "a photo of {}."], descriptor_agg=agg).eval()
+    video = videos()
+    with torch.no_grad():
+        logits = model(video)
+        frames = F.normalize(model.encode_frames(video[:, 0]), dim=-1)          # (N, T, E)
+        pooled = F.normalize(model.pooling(frames), dim=-1)                      # (N, E)
+        sim = torch.einsum("ne,cme->ncm", pooled, model.descriptor_features)      # (N, C, 2)
+    expected = sim.mean(-1) if agg == "mean" else sim.amax(-1)
+    torch.testing.assert_close(logits, model.current_logit_scale() * expected, atol=1e-5, rtol=0)

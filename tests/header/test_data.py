@@ -1,0 +1,201 @@
+"""dataset=header: CSV checks, path resolution, frame sampling, transforms, bad clips, balanced sampling."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from src.core.errors import UserError
+from src.header.data.datamodule import HeaderDataModule
+from src.header.data.dataset import HeaderClipDataset, open_clip, read_header_csv, sample_frame_indices
+from src.header.data.transforms import RandomHueRotation, build_clip_transform, rgb_hue_rotation
+from tests.header.header_helpers import write_clip_set
+
+MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+JITTER = {"brightness": 0.1, "contrast": 0.1, "saturation": 0.1, "hue": 0.05}
+READ = {"check_clips": True, "max_bad_fraction": 0.2}
+
+
+def _csv(path: Path, rows: list[dict]) -> Path:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def _error(fn, *args, **kw) -> str:
+    with pytest.raises(UserError) as info:
+        fn(*args, **kw)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_frame_indices_are_even_and_repeat_for_short_clips():
+    assert sample_frame_indices(16, 8).tolist() == [0, 2, 4, 6, 9, 11, 13, 15]
+    assert sample_frame_indices(8, 8).tolist() == list(range(8))
+    short = sample_frame_indices(4, 8)
+    assert short.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+def test_csv_needs_path_and_label(tmp_path):
+    message = _error(read_header_csv, _csv(tmp_path / "a.csv", [{"file": "x.npy", "label": 1}]), **READ)
+    assert "a.csv" in message and "path" in message
+    message = _error(read_header_csv, _csv(tmp_path / "b.csv", [{"path": "x.npy", "target": 1}]), **READ)
+    assert "b.csv" in message and "label" in message
+
+
+def test_label_must_be_0_or_1(tmp_path):
+    csv = write_clip_set(tmp_path, num_clips=4)
+    table = pd.read_csv(csv)
+    table.loc[2, "label"] = 2
+    message = _error(read_header_csv, _csv(csv, table.to_dict("records")), **READ)
+    assert "row 3 (line 4)" in message and "label 2" in message
+
+
+def test_missing_clip_names_row_and_path(tmp_path):
+    csv = write_clip_set(tmp_path, num_clips=4)
+    (tmp_path / "clips" / "clip_001.npy").unlink()
+    message = _error(read_header_csv, csv, **READ)
+    assert "row 2 (line 3)" in message and "clips/clip_001.npy" in message
+
+
+@pytest.mark.parametrize("array, what", [
+    (np.zeros((4, 8, 8), np.uint8), "(4, 8, 8)"),              # not 4-D
+    (np.zeros((4, 8, 8, 3), np.float32), "float32"),          # not uint8
+    (np.zeros((4, 8, 8, 1), np.uint8), "(4, 8, 8, 1)"),       # not 3 channels
+])
+def test_clip_must_be_4d_uint8_rgb(tmp_path, array, what):
+    csv = write_clip_set(tmp_path, num_clips=3)
+    np.save(tmp_path / "clips" / "clip_002.npy", array)
+    message = _error(read_header_csv, csv, **READ)
+    assert "row 3" in message and what in message and "(T, H, W, 3) uint8" in message
+
+
+def test_unreadable_clips_are_skipped_and_counted_until_too_many(tmp_path):
+    csv = write_clip_set(tmp_path, num_clips=10)
+    (tmp_path / "clips" / "clip_004.npy").write_bytes(b"\x93NUMPY truncated")
+    table = read_header_csv(csv, **READ)
+    assert len(table.rows) == 9 and table.bad_clips == [str((tmp_path / "clips" / "clip_004.npy").resolve())]
+    assert 4 not in table.rows["row_idx"].tolist()  # row indices still name the CSV rows
+    for i in (5, 6):
+        (tmp_path / "clips" / f"clip_00{i}.npy").write_bytes(b"")
+    assert "max_bad_fraction" in _error(read_header_csv, csv, **READ)
+
+
+def test_paths_relative_to_csv_folder_or_cwd_and_original_base_names(tmp_path, monkeypatch):
+    write_clip_set(tmp_path / "set", num_clips=3)
+    np.save(tmp_path / "set" / "clips" / "base_s.npy", np.zeros((2, 4, 4, 3), np.uint8))
+    monkeypatch.chdir(tmp_path)
+    csv = _csv(tmp_path / "elsewhere.csv", [
+        {"path": "set/clips/clip_000.npy", "label": 1},              # relative to the cwd
+        {"path": str(tmp_path / "set/clips/clip_001.npy"), "label": 0},  # absolute
+        {"path": "set/clips/base", "label": 0},                      # the original's base name -> base_s.npy
+    ])
+    files = read_header_csv(csv, **READ).rows["file"].tolist()
+    assert files[0].endswith("clip_000.npy") and files[2].endswith("base_s.npy")
+    nested = _csv(tmp_path / "set" / "local.csv", [{"path": "clips/clip_002.npy", "label": 1}])  # CSV folder
+    assert read_header_csv(nested, **READ).rows["file"][0] == str((tmp_path / "set/clips/clip_002.npy").resolve())
+
+
+def test_clip_is_memory_mapped_and_item_is_normalised(tmp_path):
+    clip = np.full((12, 8, 8, 3), 128, np.uint8)
+    clip[:, :, :, 0] = np.arange(12, dtype=np.uint8)[:, None, None] * 10  # red channel encodes the frame index
+    np.save(tmp_path / "c.npy", clip)
+    assert isinstance(open_clip(tmp_path / "c.npy"), np.memmap)
+    rows = read_header_csv(_csv(tmp_path / "c.csv", [{"path": "c.npy", "label": 1}]), **READ).rows
+    transform = build_clip_transform(input_size=8, augment=False, flip_prob=0.0, color_jitter={}, mean=MEAN, std=STD)
+    item = HeaderClipDataset(rows, num_frames=4, transform=transform)[0]
+    assert item["video"].shape == (3, 4, 8, 8) and item["label"] == 1 and item["row_idx"] == 0
+    red = item["video"][0, :, 0, 0] * STD[0] + MEAN[0]  # un-normalised red value per sampled frame
+    expected = torch.tensor([0, 4, 7, 11]) * 10 / 255.0  # frames linspace(0, 11, 4).round() = 0, 4, 7, 11
+    assert torch.allclose(red, expected.float(), atol=1e-5)
+    green = item["video"][1, 0, 0, 0] * STD[1] + MEAN[1]
+    assert abs(float(green) - 128 / 255.0) < 1e-5
+
+
+def test_augmentation_is_identical_for_every_frame(tmp_path):
+    frame = np.random.default_rng(0).integers(0, 255, (1, 16, 16, 3), dtype=np.uint8)
+    np.save(tmp_path / "same.npy", np.repeat(frame, 8, axis=0))  # 8 identical frames
+    rows = read_header_csv(_csv(tmp_path / "s.csv", [{"path": "same.npy", "label": 0}]), **READ).rows
+    flip_all = build_clip_transform(input_size=16, augment=True, flip_prob=1.0, color_jitter=JITTER, mean=MEAN, std=STD)
+    plain = build_clip_transform(input_size=16, augment=False, flip_prob=0.0, color_jitter={}, mean=MEAN, std=STD)
+    torch.manual_seed(0)
+    video = HeaderClipDataset(rows, num_frames=8, transform=flip_all)[0]["video"]  # (3, T, S, S)
+    for t in range(1, 8):
+        assert torch.equal(video[:, t], video[:, 0]), "frames of one clip got different augmentations"
+    reference = HeaderClipDataset(rows, num_frames=8, transform=plain)[0]["video"]
+    no_jitter = build_clip_transform(input_size=16, augment=True, flip_prob=1.0, color_jitter={}, mean=MEAN, std=STD)
+    flipped = HeaderClipDataset(rows, num_frames=8, transform=no_jitter)[0]["video"]
+    assert torch.allclose(flipped, reference.flip(-1))
+
+
+def _dataset_cfg(train: Path, val: Path, **over) -> dict:
+    return {"train_csv": str(train), "val_csv": str(val), "num_frames": 4, "input_size": 16, "augment": False,
+            "flip_prob": 0.5, "color_jitter": JITTER, "balanced_sampling": False, "batch_size": 4,
+            "val_batch_size": 4, "num_workers": 0, "check_clips": True, "max_bad_fraction": 0.1, **over}
+
+
+def test_balanced_sampling_draws_headers_half_the_time(tmp_path):
+    csv = write_clip_set(tmp_path, num_clips=24, positive_every=6, size=16, frames=4)  # 4 headers of 24
+    plain = HeaderDataModule(_dataset_cfg(csv, csv), mean=MEAN, std=STD)
+    balanced = HeaderDataModule(_dataset_cfg(csv, csv, balanced_sampling=True), mean=MEAN, std=STD)
+    assert plain.class_counts == [20, 4]
+    torch.manual_seed(0)
+    shares = []
+    for dm in (plain, balanced):
+        dm.setup("fit")
+        labels = torch.cat([b["label"] for _ in range(20) for b in dm.train_dataloader()])
+        shares.append(labels.float().mean().item())
+    assert abs(shares[0] - 4 / 24) < 0.02 and 0.4 < shares[1] < 0.6, shares
+
+
+def test_val_batches_carry_row_indices_and_no_augmentation(tmp_path):
+    csv = write_clip_set(tmp_path, num_clips=6, size=16, frames=4)
+    dm = HeaderDataModule(_dataset_cfg(csv, csv, augment=True), mean=MEAN, std=STD)
+    dm.setup("fit")
+    first = torch.cat([b["video"] for b in dm.val_dataloader()])
+    second = torch.cat([b["video"] for b in dm.val_dataloader()])
+    assert torch.equal(first, second)
+    assert torch.cat([b["row_idx"] for b in dm.val_dataloader()]).tolist() == list(range(6))
+
+
+def test_hue_rotation_keeps_luma_and_greys_and_turns_like_adjust_hue():
+    from torchvision.transforms.v2 import functional as F
+    from torchvision.transforms.v2.functional._color import _rgb_to_hsv
+
+    assert torch.allclose(rgb_hue_rotation(0.0), torch.eye(3), atol=1e-6)
+    matrix = rgb_hue_rotation(0.4)
+    luma = torch.tensor([0.299, 0.587, 0.114])
+    assert torch.allclose(luma @ matrix, luma, atol=1e-5)                                # luma unchanged
+    assert torch.allclose(matrix @ torch.full((3,), 0.4), torch.full((3,), 0.4), atol=1e-5)  # greys stay grey
+    colours = torch.tensor([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.8, 0.8, 0.1]]).T[:, :, None]
+    ours = torch.einsum("ij,jhw->ihw", rgb_hue_rotation(2 * np.pi * 0.05), colours).clamp(0, 1)
+    turn = lambda img: (_rgb_to_hsv(img)[0] - _rgb_to_hsv(colours)[0] + 0.5) % 1.0 - 0.5  # noqa: E731
+    assert torch.allclose(turn(F.adjust_hue(colours, 0.05)), torch.tensor(0.05), atol=1e-4)
+    assert ((turn(ours) > 0.01) & (turn(ours) < 0.1)).all(), turn(ours)               # same direction, similar size
+    from torchvision import tv_tensors
+
+    frame = torch.rand(1, 3, 8, 8) * 0.5 + 0.25
+    video = tv_tensors.Video(frame.repeat(4, 1, 1, 1))
+    torch.manual_seed(3)  # a draw of -0.099 of a turn
+    out = RandomHueRotation(0.1)(video)                                        # one angle for the whole clip
+    assert isinstance(out, tv_tensors.Video) and not torch.allclose(out, video, atol=1e-3)
+    assert all(torch.equal(out[t], out[0]) for t in range(4))
+    assert torch.allclose(torch.einsum("c,tchw->thw", luma, out), torch.einsum("c,tchw->thw", luma, video), atol=1e-5)
+
+
+def test_synthetic_header_set_is_generated_and_split_by_match(tmp_path, monkeypatch):
+    from src.header.data.datamodule import ensure_synthetic_header_data
+
+    root = tmp_path / "synthetic" / "header"
+    dataset = {"root": str(root), "train_csv": str(root / "train.csv"), "val_csv": str(root / "val.csv"),
+               "synthetic": {"num_clips": 24, "num_frames": 8, "size": 32, "positive_fraction": 0.25, "seed": 0,
+                             "val_split": 0.25}}
+    ensure_synthetic_header_data(dataset)
+    train, val = pd.read_csv(root / "train.csv"), pd.read_csv(root / "val.csv")
+    assert len(train) + len(val) == 24 and not set(train["video_id"]) & set(val["video_id"])
+    monkeypatch.chdir(tmp_path)  # paths are relative to the CSVs' folder: valid from any working directory
+    table = read_header_csv(root / "val.csv", **READ)
+    assert len(table.rows) == len(val) and all(Path(f).is_file() for f in table.rows["file"])
+    with pytest.raises(UserError, match="train.csv"):
+        ensure_synthetic_header_data({**dataset, "train_csv": str(tmp_path / "elsewhere" / "t.csv")})
