@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from omegaconf import DictConfig, OmegaConf
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -21,21 +22,16 @@ def synthetic_root(tmp_path_factory) -> Path:
     return make_action_dataset(root, seed=0, groups=4, clips_per_group=2, num_frames=16, width=40, height=32)
 
 
-def run_cli(args: list[str], tmp_path: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    """`python -m src.train <args>` with every output folder under tmp_path; returns the finished process."""
-    flags, rest, args = [], list(args), []
-    while rest:  # Hydra's flags (-m, --cfg job, --help) go before the overrides (argparse does not intermix)
-        arg = rest.pop(0)
-        if arg in ("--cfg", "-c", "--package", "-p"):
-            flags += [arg, rest.pop(0)]
-        elif arg.startswith("-") and not arg.startswith("~"):
-            flags.append(arg)
-        else:
-            args.append(arg)
-    cmd = [sys.executable, "-m", "src.train", *flags, f"paths.root_dir={tmp_path}",
-           f"hydra.run.dir={tmp_path}/outputs/run", f"hydra.sweep.dir={tmp_path}/multirun", *args]
-    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+@pytest.fixture(scope="session")
+def subprocess_cli():
+    """`subprocess_cli(args, tmp_path, module="src.train") -> CompletedProcess`: a real `python -m <module>` process,
+    every output folder under tmp_path. Only for what needs a process of its own (DDP, kill -9, end to end)."""
+    def run(args: list[str], out_dir: Path, module: str = "src.train", timeout: int = 600):
+        cmd = [sys.executable, "-m", module, *_hydra_argv(args, out_dir)]
+        env = {**os.environ, "WANDB_MODE": "offline", "PYTHONWARNINGS": "ignore"}
+        return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+
+    return run
 
 
 # Small, fast CLIP runs on the synthetic set (CPU, tiny CLIP, 1 view of 4 frames).
@@ -46,22 +42,64 @@ TINY_CLIP_RUN = [
 ]
 
 
-@pytest.fixture
-def tiny_clip_run() -> list[str]:
+@pytest.fixture(scope="session")
+def tiny_clip_run() -> tuple[str, ...]:
     """Overrides for a small, fast CLIP run on the synthetic set (CPU, tiny CLIP, 1 view of 4 frames)."""
-    return list(TINY_CLIP_RUN)
+    return tuple(TINY_CLIP_RUN)
 
 
-def compose_cfg(overrides: list[str], tmp_path: Path) -> dict:
-    """conf/train.yaml + overrides, resolved to a plain dict outside a Hydra run (for in-process tests)."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
+# The fast settings every header training test uses (tiny CSN/VideoMAE, CPU, 8 x 32 x 32 clips).
+TINY_HEADER = ["task=header", "trainer=cpu", "dataset.num_frames=8", "dataset.batch_size=4", "dataset.num_workers=0",
+               "trainer.max_epochs=2", "trainer.log_every_n_steps=1", "~callbacks.progress_bar", "logger=csv"]
 
-    import src.core.run_naming  # noqa: F401  (the run_tag resolver)
 
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=[*overrides, f"paths.root_dir={tmp_path}", f"paths.output_dir={tmp_path}"])
-    return OmegaConf.to_container(cfg, resolve=True)
+@pytest.fixture(scope="session")
+def tiny_header_run() -> tuple[str, ...]:
+    """Overrides for a fast header run (tiny CSN/VideoMAE, CPU, 8 x 32 x 32 clips, 2 epochs)."""
+    return tuple(TINY_HEADER)
+
+
+@pytest.fixture(scope="session")
+def compose():
+    """`compose(overrides, out_dir) -> DictConfig`: conf/train.yaml + overrides as `python -m src.train` composes
+    them (Hydra's compose API), every output folder under out_dir, resolved. Adjust with `open_dict`."""
+    from tests.composed import compose_config
+
+    return compose_config
+
+
+@pytest.fixture
+def cfg_clip(compose, synthetic_root, tmp_path) -> DictConfig:
+    """A composed task=clip config: video_coop on the synthetic set with the tiny CLIP, outputs under tmp_path."""
+    return compose(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *TINY_CLIP_RUN], tmp_path)
+
+
+@pytest.fixture
+def cfg_header(compose, header_csvs, tmp_path) -> DictConfig:
+    """A composed task=header config: csn_tiny on 12 train / 6 val tiny clips, outputs under tmp_path."""
+    train, val = header_csvs
+    return compose([*TINY_HEADER, "backbone=csn_tiny", f"dataset.train_csv={train}", f"dataset.val_csv={val}"],
+                   tmp_path)
+
+
+@pytest.fixture
+def header_csvs(tmp_path) -> tuple[Path, Path]:
+    """train.csv and val.csv over disjoint tiny .npy clips (a fast stand-in for the split tool)."""
+    from tests.header.clip_sets import train_val_csvs
+
+    return train_val_csvs(tmp_path / "clips")
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(compose, tmp_path_factory):
+    """(model, tokenizer): the random-init tiny CLIP of conf/backbone/clip_tiny.yaml, built by the real loader."""
+    import torch
+
+    from src.clip.models.backbone import load_clip
+
+    cfg = compose(["backbone=clip_tiny"], tmp_path_factory.mktemp("tiny_clip"))
+    torch.manual_seed(0)  # random init: the same tiny CLIP in every session
+    return load_clip(OmegaConf.to_container(cfg.backbone))
 
 
 @dataclass

@@ -3,23 +3,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 from safetensors.torch import save_file
 
 from src.clip.models.backbone import load_clip
 from src.core.errors import UserError
+from tests.composed import section
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "backbone"
 
 
 def tiny_backbone(**overrides) -> dict:
     """conf/backbone/clip_tiny.yaml composed over its default (clip_b16.yaml), as Hydra would."""
-    base = OmegaConf.load(CONF / "clip_b16.yaml")
-    tiny = OmegaConf.load(CONF / "clip_tiny.yaml")
-    cfg = OmegaConf.to_container(OmegaConf.merge(base, tiny))
-    cfg.pop("defaults", None)
-    cfg.update(overrides)
-    return cfg
+    return {**section("backbone", ["backbone=clip_tiny"]), **overrides}
 
 
 def _saved_tiny_clip(tmp_path: Path, seed: int = 0):

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 
 from src.core.feature_cache import FrameFeatureCache, weights_hash
-from tests.conftest import TINY_CLIP_RUN, run_cli
 
 SHAPE = (2, 3, 4)
 
@@ -83,17 +82,15 @@ def test_concurrent_writers_leave_one_valid_entry(tmp_path):
     assert [p.name for p in cache.dir.iterdir() if p.suffix == ".tmp"] == []
 
 
-def test_cached_features_give_the_same_logits(tmp_path):
+def test_cached_features_give_the_same_logits(compose, tmp_path):
     from omegaconf import OmegaConf
 
     from src.clip.feature_cache import encode_videos
     from src.clip.models.backbone import load_clip
     from src.clip.models.registry import build_method
 
-    repo = Path(__file__).resolve().parents[2]
-    backbone = OmegaConf.to_container(OmegaConf.merge(OmegaConf.load(repo / "conf/backbone/clip_b16.yaml"),
-                                                      OmegaConf.load(repo / "conf/backbone/clip_tiny.yaml")))
-    method = OmegaConf.to_container(OmegaConf.load(repo / "conf/method/video_coop.yaml"))
+    cfg = compose(["backbone=clip_tiny", "method=video_coop"], tmp_path)
+    backbone, method = OmegaConf.to_container(cfg.backbone), OmegaConf.to_container(cfg.method)
     torch.manual_seed(0)
     clip, tokenizer = load_clip(backbone)
     model = build_method(method, clip, tokenizer, ["a", "b", "c"], num_frames=4).eval()
@@ -104,11 +101,11 @@ def test_cached_features_give_the_same_logits(tmp_path):
     assert torch.allclose(pixels, cached, atol=1e-5)
 
 
-def test_cached_and_uncached_runs_validate_the_same(synthetic_root, tmp_path):
+def test_cached_and_uncached_runs_validate_the_same(cli, tiny_clip_run, synthetic_root, tmp_path):
     """lr 0: the model does not change, so validation must agree exactly whether it reads pixels or the cache."""
     results = {}
     for mode in ("off", "auto"):
-        proc = run_cli(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *TINY_CLIP_RUN,
+        proc = cli(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *tiny_clip_run,
                         "trainer.max_epochs=1", "method.lr=0", "method.min_lr=0", f"run_id={mode}",
                         f"dataset.feature_cache={mode}", "task.test_after_fit=false"], tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
@@ -121,18 +118,16 @@ def test_cached_and_uncached_runs_validate_the_same(synthetic_root, tmp_path):
     assert os.path.getsize(entries[0]) > 0
 
 
-def test_training_really_reads_the_cache(synthetic_root, tmp_path):
+def test_training_really_reads_the_cache(compose, synthetic_root, tmp_path):
     """With feature_cache=auto the batches the trainer feeds the module are features, in training and validation."""
     import pytorch_lightning as pl
-    from omegaconf import OmegaConf
 
     from src.clip.task import build
-    from tests.conftest import compose_cfg
 
-    cfg = OmegaConf.create(compose_cfg(["backbone=clip_tiny", "dataset=ucf101", f"dataset.root={synthetic_root}",
+    cfg = compose(["backbone=clip_tiny", "dataset=ucf101", f"dataset.root={synthetic_root}",
                                         "dataset.num_frames=4", "dataset.num_temporal_views=1",
                                         "dataset.num_spatial_views=1", "dataset.num_workers=0",
-                                        "dataset.batch_size=8", "dataset.feature_cache=auto", "run_id=seen"], tmp_path))
+                                        "dataset.batch_size=8", "dataset.feature_cache=auto", "run_id=seen"], tmp_path)
     pl.seed_everything(0)
     parts = build(cfg)
     seen = {"train": set(), "val": set()}

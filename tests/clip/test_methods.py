@@ -5,7 +5,6 @@ import open_clip
 import pytest
 import torch
 import torch.nn.functional as F
-from omegaconf import OmegaConf
 
 from src.clip.models.layers.frame_summary import FrameSummary
 from src.clip.models.layers.layer_schedule import resolve_layers
@@ -19,6 +18,7 @@ from src.clip.models.methods.vidop import ViDOP, transport_scores
 from src.clip.models.methods.vilt import ViLT
 from src.clip.models.methods.vita import ViTa
 from src.core.errors import UserError
+from tests.composed import section
 
 METHODS = {"dual_coop": DualCoOp, "stt": STT, "vidop": ViDOP, "vilt": ViLT, "vita": ViTa}
 # What METHODS.md lists as learned, by top-level attribute (stt/vilt/vita pool by `mean`: no parameters).
@@ -37,12 +37,8 @@ CLASSES = ["run", "apply eye makeup", "jump"]
 T = 2
 
 
-def _yaml(path: str) -> dict:
-    return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-
-
 def make_clip(**model_overrides) -> tuple[torch.nn.Module, object]:
-    cfg = _yaml("conf/backbone/clip_tiny.yaml")["model_cfg"]
+    cfg = section("backbone", ["backbone=clip_tiny"])["model_cfg"]
     for tower, values in model_overrides.items():
         cfg[tower] = {**cfg[tower], **values}
     torch.manual_seed(0)
@@ -53,7 +49,7 @@ def make_clip(**model_overrides) -> tuple[torch.nn.Module, object]:
 
 
 def method_cfg(name: str, **overrides) -> dict:
-    return {**_yaml(f"conf/method/{name}.yaml"), **TINY, **overrides}
+    return {**section("method", [f"method={name}"]), **TINY, **overrides}
 
 
 def build(name: str, clip_tok=None, classes=CLASSES, num_frames=T, seed=0, **overrides):
@@ -136,7 +132,7 @@ def test_yaml_defaults_run_on_a_twelve_layer_clip(name):
     clip, tok = make_clip(vision_cfg={"layers": 12, "width": 96, "head_width": 32},
                           text_cfg={"layers": 12, "width": 96, "heads": 2})
     torch.manual_seed(0)
-    model = METHODS[name](clip, tok, CLASSES, _yaml(f"conf/method/{name}.yaml"), 8).train()
+    model = METHODS[name](clip, tok, CLASSES, section("method", [f"method={name}"]), 8).train()
     loss = F.cross_entropy(model(videos(b=1, t=8)), torch.tensor([1])) + model.extra_loss()
     loss.backward()
     assert torch.isfinite(loss)

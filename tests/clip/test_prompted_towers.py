@@ -3,9 +3,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
-from src.clip.models.backbone import load_clip
 from src.clip.models.layers.prompted_text import PromptedTextEncoder, encode_sentences
 from src.clip.models.layers.prompted_vision import PromptedVisionTower
 from src.clip.models.layers.tower_runner import LayerTokens, run_blocks
@@ -16,12 +14,8 @@ NAMES = ["apply eye makeup", "jump", "playing daf"]       # different token coun
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    cfg = OmegaConf.merge(OmegaConf.load(CONF / "clip_b16.yaml"), OmegaConf.load(CONF / "clip_tiny.yaml"))
-    cfg = OmegaConf.to_container(cfg)
-    cfg.pop("defaults", None)
-    torch.manual_seed(0)
-    return load_clip(cfg)
+def tiny(tiny_clip):
+    return tiny_clip
 
 
 def _encoder(tiny, ctx_len=4, ctx_init="a video of a", class_wise=False, position="end", names=NAMES):

@@ -1,13 +1,17 @@
 """Encoding the class prompts once per optimizer step gives exactly the per-micro-batch gradients."""
 import pytorch_lightning as pl
 import torch
+from omegaconf import OmegaConf
 
 from src.clip.module import ClipVideoModule
-from tests.conftest import compose_cfg
 
 
-def _train_one_window(tmp_path, share: bool) -> dict[str, torch.Tensor]:
-    cfg = compose_cfg(["backbone=clip_tiny", "dataset=synthetic", "dataset.num_frames=2", "method.ctx_len=4",
+def _compose_dict(compose, overrides: list[str], tmp_path) -> dict:
+    return OmegaConf.to_container(compose(overrides, tmp_path), resolve=True)
+
+
+def _train_one_window(compose, tmp_path, share: bool) -> dict[str, torch.Tensor]:
+    cfg = _compose_dict(compose, ["backbone=clip_tiny", "dataset=synthetic", "dataset.num_frames=2", "method.ctx_len=4",
                        f"task.text_once_per_step={str(share).lower()}"], tmp_path)
     torch.manual_seed(0)
     module = ClipVideoModule(cfg, ["red square", "green circle", "moving left"])
@@ -23,15 +27,15 @@ def _train_one_window(tmp_path, share: bool) -> dict[str, torch.Tensor]:
     return module.model.trainable_state_dict()
 
 
-def test_shared_text_features_match_per_batch_encoding(tmp_path):
-    shared, per_batch = _train_one_window(tmp_path, True), _train_one_window(tmp_path, False)
-    initial = {k: v for k, v in _initial(tmp_path).items()}
+def test_shared_text_features_match_per_batch_encoding(compose, tmp_path):
+    shared, per_batch = _train_one_window(compose, tmp_path, True), _train_one_window(compose, tmp_path, False)
+    initial = _initial(compose, tmp_path)
     assert not torch.equal(shared["text_encoder.ctx"], initial["text_encoder.ctx"]), "the context must have trained"
     for key in per_batch:
         assert torch.allclose(shared[key], per_batch[key], atol=1e-6), key
 
 
-def _initial(tmp_path):
-    cfg = compose_cfg(["backbone=clip_tiny", "dataset=synthetic", "dataset.num_frames=2", "method.ctx_len=4"], tmp_path)
+def _initial(compose, tmp_path):
+    cfg = _compose_dict(compose, ["backbone=clip_tiny", "dataset=synthetic", "dataset.num_frames=2", "method.ctx_len=4"], tmp_path)
     torch.manual_seed(0)
     return ClipVideoModule(cfg, ["red square", "green circle", "moving left"]).model.trainable_state_dict()

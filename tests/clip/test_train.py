@@ -6,21 +6,20 @@ import math
 import pytest
 import torch
 
-from tests.conftest import TINY_CLIP_RUN, run_cli
 
-
-def _train(tmp_path, synthetic_root, *extra):
-    proc = run_cli(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *TINY_CLIP_RUN, *extra],
-                   tmp_path)
+def _train(run, tiny_clip_run, tmp_path, synthetic_root, *extra):
+    """`run` is the `cli` (in-process) or `subprocess_cli` fixture."""
+    proc = run(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *tiny_clip_run, *extra],
+               tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc
 
 
 @pytest.fixture(scope="module")
-def base_run(tmp_path_factory, synthetic_root):
+def base_run(subprocess_cli, tiny_clip_run, tmp_path_factory, synthetic_root):
     """Two epochs of video_coop; later tests resume and continue from it."""
     tmp = tmp_path_factory.mktemp("base")
-    _train(tmp, synthetic_root, "trainer.max_epochs=2", "run_id=base")
+    _train(subprocess_cli, tiny_clip_run, tmp, synthetic_root, "trainer.max_epochs=2", "run_id=base")
     return tmp, tmp / "models" / "video_coop" / "ucf101" / "base"
 
 
@@ -47,19 +46,19 @@ def test_run_writes_the_four_artifacts(base_run):
     assert (run / "last.ckpt").is_file() and (run / "logs" / "metrics.csv").is_file()
 
 
-def test_accumulation_steps_the_optimizer_a_quarter_as_often(base_run, synthetic_root, tmp_path):
+def test_accumulation_steps_the_optimizer_a_quarter_as_often(cli, tiny_clip_run, base_run, synthetic_root, tmp_path):
     _, base = base_run
     per_epoch = json.loads((base / "training_log.json").read_text())[0]["optimizer_steps"]
-    _train(tmp_path, synthetic_root, "trainer.max_epochs=1", "run_id=acc", "batches_per_backprop=4")
+    _train(cli, tiny_clip_run, tmp_path, synthetic_root, "trainer.max_epochs=1", "run_id=acc", "batches_per_backprop=4")
     log = json.loads((tmp_path / "models/video_coop/ucf101/acc/training_log.json").read_text())
     assert per_epoch >= 4 and log[0]["optimizer_steps"] == math.ceil(per_epoch / 4)
 
 
-def test_resume_continues_at_the_next_epoch_with_the_optimizer_state(base_run, synthetic_root):
+def test_resume_continues_at_the_next_epoch_with_the_optimizer_state(cli, tiny_clip_run, base_run, synthetic_root):
     tmp, run = base_run
     before = torch.load(run / "last.ckpt", map_location="cpu", weights_only=True)
     log_before = json.loads((run / "training_log.json").read_text())
-    _train(tmp, synthetic_root, f"ckpt_path={run / 'last.ckpt'}", "trainer.max_epochs=3")
+    _train(cli, tiny_clip_run, tmp, synthetic_root, f"ckpt_path={run / 'last.ckpt'}", "trainer.max_epochs=3")
     log = json.loads((run / "training_log.json").read_text())
     assert [r["epoch"] for r in log] == [0, 1, 2] and log[:2] == log_before
     after = torch.load(run / "last.ckpt", map_location="cpu", weights_only=True)
@@ -69,7 +68,7 @@ def test_resume_continues_at_the_next_epoch_with_the_optimizer_state(base_run, s
     assert steps(before) == 2 * per_epoch and steps(after) == 3 * per_epoch  # Adam moments carried on
 
 
-def test_continue_from_restores_the_context_on_other_classes(base_run, synthetic_root, tmp_path):
+def test_continue_from_restores_the_context_on_other_classes(cli, tiny_clip_run, base_run, synthetic_root, tmp_path):
     """A list-format dataset with fewer classes: the shared context is loaded exactly (lr 0 keeps it)."""
     base_tmp, base = base_run
     trainlist = (synthetic_root / "ucfTrainTestlist" / "trainlist01.txt").read_text().splitlines()
@@ -78,9 +77,9 @@ def test_continue_from_restores_the_context_on_other_classes(base_run, synthetic
     for name, part in (("train.txt", rows[::2]), ("val.txt", rows[1::2])):
         (tmp_path / name).write_text("".join(f"{p} {classes.index(p.split('/')[0])}\n" for p in part))
     (tmp_path / "classes.txt").write_text("\n".join(classes) + "\n")
-    proc = run_cli(["method=video_coop", "dataset=list", f"dataset.root={synthetic_root}",
+    proc = cli(["method=video_coop", "dataset=list", f"dataset.root={synthetic_root}",
                     f"dataset.train_list={tmp_path}/train.txt", f"dataset.val_list={tmp_path}/val.txt",
-                    f"dataset.class_names_file={tmp_path}/classes.txt", *TINY_CLIP_RUN, "trainer.max_epochs=1",
+                    f"dataset.class_names_file={tmp_path}/classes.txt", *tiny_clip_run, "trainer.max_epochs=1",
                     "method.lr=0", "method.min_lr=0", "run_id=cont", f"continue_from={base}"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "loaded" in proc.stdout + proc.stderr
@@ -91,9 +90,9 @@ def test_continue_from_restores_the_context_on_other_classes(base_run, synthetic
     assert ctx_keys and all(torch.equal(old[k], new_ckpt["state_dict"][k]) for k in ctx_keys)
 
 
-def test_sweep_runs_six_jobs_and_writes_a_summary(synthetic_root, tmp_path):
-    proc = run_cli(["-m", "method.ctx_len=4,8,16", "method.pooling=mean,attention", "dataset=ucf101",
-                    f"dataset.root={synthetic_root}", *TINY_CLIP_RUN, "trainer.max_epochs=1",
+def test_sweep_runs_six_jobs_and_writes_a_summary(cli, tiny_clip_run, synthetic_root, tmp_path):
+    proc = cli(["-m", "method.ctx_len=4,8,16", "method.pooling=mean,attention", "dataset=ucf101",
+                    f"dataset.root={synthetic_root}", *tiny_clip_run, "trainer.max_epochs=1",
                     "trainer.limit_train_batches=2", "trainer.limit_val_batches=2"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
     import pandas as pd
@@ -106,8 +105,8 @@ def test_sweep_runs_six_jobs_and_writes_a_summary(synthetic_root, tmp_path):
     assert len(list((tmp_path / "models" / "video_coop" / "ucf101").iterdir())) == 6
 
 
-def test_two_process_cpu_ddp_writes_artifacts_once(synthetic_root, tmp_path):
-    _train(tmp_path, synthetic_root, "trainer=ddp_cpu", "trainer.max_epochs=1", "run_id=ddp")
+def test_two_process_cpu_ddp_writes_artifacts_once(subprocess_cli, tiny_clip_run, synthetic_root, tmp_path):
+    _train(subprocess_cli, tiny_clip_run, tmp_path, synthetic_root, "trainer=ddp_cpu", "trainer.max_epochs=1", "run_id=ddp")
     run = tmp_path / "models/video_coop/ucf101/ddp"
     log = json.loads((run / "training_log.json").read_text())
     assert len(log) == 1
@@ -117,12 +116,12 @@ def test_two_process_cpu_ddp_writes_artifacts_once(synthetic_root, tmp_path):
     assert val_videos <= results["num_videos"] <= val_videos + 1
 
 
-def test_demo_learns_the_appearance_classes(tmp_path):
+def test_demo_learns_the_appearance_classes(subprocess_cli, tmp_path):
     """`experiment=demo` on a fixed seed: the appearance classes are recognised well above chance (1/7)."""
     from src.clip.data.class_names import prompt_name
     from src.synthetic.datasets import CLASS_GROUPS
 
-    proc = run_cli(["experiment=demo", "~callbacks.progress_bar", "task.test_after_fit=false"], tmp_path)
+    proc = subprocess_cli(["experiment=demo", "~callbacks.progress_bar", "task.test_after_fit=false"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
     (run,) = (tmp_path / "models" / "video_coop" / "synthetic").iterdir()
     per_class = json.loads((run / "validation_results.json").read_text())["per_class_accuracy"]
@@ -130,10 +129,10 @@ def test_demo_learns_the_appearance_classes(tmp_path):
     assert sum(appearance) / len(appearance) >= 0.5, per_class
 
 
-def test_demo_sweep_over_the_six_methods(tmp_path):
+def test_demo_sweep_over_the_six_methods(subprocess_cli, tmp_path):
     """`-m experiment=demo method=…` runs every method (default layer schedules on the 12-layer tiny CLIP)."""
     methods = ["video_coop", "dual_coop", "stt", "vidop", "vilt", "vita"]
-    proc = run_cli(["-m", "experiment=demo", f"method={','.join(methods)}", "trainer.max_epochs=1",
+    proc = subprocess_cli(["-m", "experiment=demo", f"method={','.join(methods)}", "trainer.max_epochs=1",
                     "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "task.test_after_fit=false",
                     "dataset.batch_size=2", "dataset.num_frames=4", "dataset.num_workers=0",
                     "~callbacks.progress_bar"], tmp_path)
@@ -159,11 +158,11 @@ def _with_corrupt_videos(synthetic_root, tmp_path, count: int):
     return root
 
 
-def test_undecodable_videos_are_skipped_and_counted(synthetic_root, tmp_path):
+def test_undecodable_videos_are_skipped_and_counted(cli, tiny_clip_run, synthetic_root, tmp_path):
     # Every train-list video of the first class: the group hold-out puts some of them in validation.
     per_class = len((synthetic_root / "ucfTrainTestlist" / "trainlist01.txt").read_text().split()[::2]) // 7
     root = _with_corrupt_videos(synthetic_root, tmp_path, count=per_class)
-    proc = run_cli(["method=video_coop", "dataset=ucf101", f"dataset.root={root}", *TINY_CLIP_RUN,
+    proc = cli(["method=video_coop", "dataset=ucf101", f"dataset.root={root}", *tiny_clip_run,
                     "trainer.max_epochs=1", "run_id=bad", "dataset.max_bad_fraction=0.5",
                     "task.test_after_fit=false"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -173,9 +172,9 @@ def test_undecodable_videos_are_skipped_and_counted(synthetic_root, tmp_path):
     assert results["bad_videos"] + results["num_videos"] == results["data"]["num_videos"]["val"]
 
 
-def test_too_many_undecodable_videos_stop_the_run(synthetic_root, tmp_path):
+def test_too_many_undecodable_videos_stop_the_run(cli, tiny_clip_run, synthetic_root, tmp_path):
     root = _with_corrupt_videos(synthetic_root, tmp_path, count=6)
-    proc = run_cli(["method=video_coop", "dataset=ucf101", f"dataset.root={root}", *TINY_CLIP_RUN,
+    proc = cli(["method=video_coop", "dataset=ucf101", f"dataset.root={root}", *tiny_clip_run,
                     "trainer.max_epochs=1", "dataset.max_bad_fraction=0.0"], tmp_path)
     assert proc.returncode == 2, proc.stderr[-3000:]
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("error:")]

@@ -4,31 +4,25 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from omegaconf import OmegaConf
 
 from src.clip.models.backbone import load_clip
 from src.clip.models.layers.pooling import build_pooling
 from src.clip.models.methods.video_coop import VideoCoOp
 from src.clip.models.registry import METHODS, build_method
 from src.core.errors import UserError
+from tests.composed import section
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 T = 4
 
 
 def tiny_clip(seed: int = 0):
-    cfg = OmegaConf.merge(OmegaConf.load(CONF / "backbone" / "clip_b16.yaml"),
-                          OmegaConf.load(CONF / "backbone" / "clip_tiny.yaml"))
-    cfg = OmegaConf.to_container(cfg)
-    cfg.pop("defaults", None)
     torch.manual_seed(seed)
-    return load_clip(cfg)
+    return load_clip(section("backbone", ["backbone=clip_tiny"]))
 
 
 def method_cfg(**overrides) -> dict:
-    cfg = OmegaConf.to_container(OmegaConf.load(CONF / "method" / "video_coop.yaml"))
-    cfg.update(overrides)
-    return cfg
+    return {**section("method", ["method=video_coop"]), **overrides}
 
 
 def build(names=("jump", "run"), seed: int = 0, **overrides) -> VideoCoOp:

@@ -10,7 +10,6 @@ import av
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 from pytorch_lightning.utilities.model_helpers import is_overridden
 
 from src.clip.data.datamodule import VideoDataModule
@@ -21,6 +20,7 @@ from src.clip.data.sampler import FrameSampler
 from src.clip.data.transforms import VideoTransform
 from src.core.errors import BadVideoError, UserError
 from tests.clip.video_helpers import CODECS, encode, gray_frame, gray_index, stripe_frame, stripe_index
+from tests.composed import section
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 JITTER = {"brightness": 0.4, "contrast": 0.4, "saturation": 0.4, "hue": 0.1}
@@ -218,16 +218,13 @@ def tiny_ucf(tmp_path_factory) -> Path:
 
 def dataset_cfg(root: Path, **overrides) -> dict:
     """conf/dataset/ucf101.yaml (the config contract) with test-sized values."""
-    cfg = OmegaConf.load(CONF / "dataset" / "ucf101.yaml")
-    cfg.merge_with({"root": str(root), "num_frames": 3, "num_temporal_views": 2, "num_spatial_views": 1,
-                    "val_fraction": 0.34, "batch_size": 4, "num_workers": 0, **overrides})
-    return OmegaConf.to_container(cfg, resolve=True)
+    return {**section("dataset", ["dataset=ucf101"]), "root": str(root), "num_frames": 3, "num_temporal_views": 2,
+            "num_spatial_views": 1, "val_fraction": 0.34, "batch_size": 4, "num_workers": 0, **overrides}
 
 
 def backbone_cfg() -> dict:
-    cfg = OmegaConf.load(CONF / "backbone" / "clip_b16.yaml")
-    cfg.merge_with({"image_size": 32, "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]})
-    return OmegaConf.to_container(cfg, resolve=True)
+    return {**section("backbone", ["backbone=clip_b16"]), "image_size": 32, "mean": [0.0, 0.0, 0.0],
+            "std": [1.0, 1.0, 1.0]}
 
 
 def test_datamodule_splits_and_batches(tiny_ucf):
@@ -291,7 +288,7 @@ def test_datamodule_missing_root_and_generation(tmp_path, tiny_ucf, monkeypatch)
         return root
 
     monkeypatch.setattr(make_synthetic, "make_action_dataset", fake_make_action_dataset)
-    synthetic = OmegaConf.to_container(OmegaConf.load(CONF / "dataset" / "synthetic.yaml").synthetic)
+    synthetic = section("dataset", ["dataset=synthetic"])["synthetic"]
     dm = VideoDataModule(dataset_cfg(missing, generate_if_missing=True, synthetic=synthetic), backbone_cfg(), 0)
     assert calls == [synthetic] and set(synthetic) == {"seed", "groups", "clips_per_group", "num_frames",
                                                        "width", "height"}

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from src.clip.videomix import soft_cross_entropy, videomix
+from src.clip.videomix import soft_cross_entropy, videomix, videomix_mask
 from src.core.errors import UserError
 
 B, V, T, H, W, C = 6, 2, 4, 8, 10, 6
@@ -60,15 +60,18 @@ def test_spatial_box_is_the_same_in_every_frame_and_view():
 
 
 def test_cube_is_a_box_inside_a_frame_interval():
-    video, _, mixed, _ = _mix("cube", seed=2)
-    changed = (mixed != video)[:, 0, :, 0]                          # (B, T, H, W)
-    for b in range(B):
-        frames = changed[b].flatten(1).any(1)                       # (T,)
-        boxes = changed[b][frames]
-        if len(boxes):
-            assert (boxes == boxes[:1]).all(), "the same box in every mixed frame"
-            idx = frames.nonzero().flatten()
-            assert (idx == torch.arange(idx[0], idx[-1] + 1)).all(), "mixed frames are contiguous"
+    # On the mask itself: a video's partner may be itself (a randperm fixed point), which hides the box in pixels.
+    # A small λ may round to an empty box: those are filtered out, and most of the 30 masks must remain.
+    masks = [videomix_mask((B, V, T, 3, H, W), "cube", 1.0, torch.Generator().manual_seed(seed))[:, 0, :, 0]
+             for seed in range(5)]                                  # each (B, T, H, W)
+    cubes = [m[b] for m in masks for b in range(B) if m[b].any()]   # each (T, H, W)
+    assert len(cubes) >= len(masks) * B // 2, f"only {len(cubes)} of {len(masks) * B} masks are non-empty"
+    for cube in cubes:
+        frames = cube.flatten(1).any(1)                             # (T,)
+        boxes = cube[frames]
+        assert (boxes == boxes[:1]).all(), "the same box in every mixed frame"
+        idx = frames.nonzero().flatten()
+        assert (idx == torch.arange(idx[0], idx[-1] + 1)).all(), "mixed frames are contiguous"
 
 
 def test_prob_zero_leaves_the_batch_untouched():

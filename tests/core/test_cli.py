@@ -2,7 +2,6 @@
 import pytest
 
 
-
 def _one_error_line(proc) -> str:
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]

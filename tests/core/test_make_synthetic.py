@@ -177,15 +177,17 @@ def test_header_clips_csv_labels_and_geometry(tmp_path):
     assert table["frame"].dtype.kind == "i" and table["path"].is_unique
     group_sizes = table.groupby(["video_id", "half"]).size()
     assert len(group_sizes) >= 4 and group_sizes.min() >= 2, "several clips share each (video_id, half)"
-    for row in table.itertuples():
-        clip = np.load(csv_path.parent / row.path, allow_pickle=False)
-        assert clip.shape == (8, 48, 48, 3) and clip.dtype == np.uint8, row.path
-        distance = min_blob_distance(clip)  # (T,)
-        if row.label == 1:
-            assert distance.min() <= 2.5, f"{row.path}: a header's ball must touch the head"
-            assert 2 <= int(np.argmin(distance)) <= 5, f"{row.path}: the touch belongs in the middle frames"
-        else:
-            assert distance.min() >= 4.0, f"{row.path}: a non-header's ball must stay away from the head"
+    clips = {row.path: np.load(csv_path.parent / row.path, allow_pickle=False) for row in table.itertuples()}
+    assert all(c.shape == (8, 48, 48, 3) and c.dtype == np.uint8 for c in clips.values())
+    distances = {path: min_blob_distance(clip) for path, clip in clips.items()}  # path -> (T,)
+    headers = table.loc[table["label"] == 1, "path"]
+    others = table.loc[table["label"] == 0, "path"]
+    assert len(headers) == 6 and len(others) == 18
+    for path in headers:
+        assert distances[path].min() <= 2.5, f"{path}: a header's ball must touch the head"
+        assert 2 <= int(np.argmin(distances[path])) <= 5, f"{path}: the touch belongs in the middle frames"
+    for path in others:
+        assert distances[path].min() >= 4.0, f"{path}: a non-header's ball must stay away from the head"
 
 
 def test_rerun_without_force_does_not_rewrite(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ from src.core.errors import UserError
 from src.header.data.datamodule import HeaderDataModule
 from src.header.data.dataset import HeaderClipDataset, open_clip, read_header_csv, sample_frame_indices
 from src.header.data.transforms import RandomHueRotation, build_clip_transform, rgb_hue_rotation
-from tests.header.header_helpers import write_clip_set
+from tests.header.clip_sets import write_clip_set
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 JITTER = {"brightness": 0.1, "contrast": 0.1, "saturation": 0.1, "hue": 0.05}

@@ -12,16 +12,15 @@ from src.header.data.cached_features import HeaderCachedFeatureDataset
 from src.header.data.dataset import HeaderClipDataset
 from src.header.feature_cache import ClipFeatureCaching
 from src.header.task import build
-from tests.conftest import run_cli
-from tests.header.header_helpers import TINY_HEADER, compose_header_cfg, train_val_csvs
+from tests.header.clip_sets import train_val_csvs
 
 VMAE_TINY = ["backbone=vmae_tiny", "dataset.num_frames=4"]
 
 
-def _parts(tmp_path: Path, overrides: list[str], run_name: str = "cached"):
+def _parts(compose, tiny_header_run, tmp_path: Path, overrides: list[str], run_name: str = "cached"):
     train, val = train_val_csvs(tmp_path / "data", num_train=8, num_val=5)
-    cfg = compose_header_cfg(tmp_path, [*TINY_HEADER, f"run_name={run_name}", f"dataset.train_csv={train}",
-                                        f"dataset.val_csv={val}", *overrides])
+    cfg = compose([*tiny_header_run, f"run_name={run_name}", f"dataset.train_csv={train}",
+                                        f"dataset.val_csv={val}", *overrides], tmp_path)
     pl.seed_everything(0)  # random-init backbones: the same weights (and so the same cache key) in every build
     return build(cfg)
 
@@ -54,8 +53,8 @@ def _entries(tmp_path: Path) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("backbone", [["backbone=csn_tiny"], VMAE_TINY], ids=["csn", "vmae"])
-def test_cached_logits_equal_the_full_forward_on_the_same_clips(tmp_path, backbone):
-    parts = _parts(tmp_path, [*backbone, "finetune=frozen", "dataset.feature_cache=auto"])
+def test_cached_logits_equal_the_full_forward_on_the_same_clips(compose, tiny_header_run, tmp_path, backbone):
+    parts = _parts(compose, tiny_header_run, tmp_path, [*backbone, "finetune=frozen", "dataset.feature_cache=auto"])
     assert any(isinstance(c, ClipFeatureCaching) for c in parts.callbacks)
     keys = _fit(parts)  # one epoch: the head (and VideoMAE's pool LayerNorm) moved away from their initial values
     assert keys == {"train": {"features", "label", "row_idx"}, "val": {"features", "label", "row_idx"}}
@@ -78,8 +77,8 @@ def test_cached_logits_equal_the_full_forward_on_the_same_clips(tmp_path, backbo
     assert [int(datamodule.val_set[i]["label"]) for i in range(len(pixels))] == pixels.labels.tolist()
 
 
-def test_training_reads_the_eval_transform_features_without_augmentation(tmp_path):
-    parts = _parts(tmp_path, ["backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto"])
+def test_training_reads_the_eval_transform_features_without_augmentation(compose, tiny_header_run, tmp_path):
+    parts = _parts(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto"])
     _fit(parts)
     datamodule, net = parts.datamodule, parts.module.net.eval()
     first = datamodule.train_table.rows.iloc[0]
@@ -93,50 +92,50 @@ def test_training_reads_the_eval_transform_features_without_augmentation(tmp_pat
     assert torch.allclose(item["features"], expected, atol=1e-5)
 
 
-def test_a_second_fit_reads_the_cache_and_writes_nothing(tmp_path):
+def test_a_second_fit_reads_the_cache_and_writes_nothing(compose, tiny_header_run, tmp_path):
     overrides = ["backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto"]
-    _fit(_parts(tmp_path, overrides, run_name="first"))
+    _fit(_parts(compose, tiny_header_run, tmp_path, overrides, run_name="first"))
     first = _entries(tmp_path)
     assert len(first) == 8 + 5  # one (D,) entry per train and val clip
-    _fit(_parts(tmp_path, overrides, run_name="second"), epochs=2)
+    _fit(_parts(compose, tiny_header_run, tmp_path, overrides, run_name="second"), epochs=2)
     assert _entries(tmp_path) == first  # same files, untouched
-    _fit(_parts(tmp_path, [*overrides[:2], "dataset.feature_cache=read"], run_name="read"))
+    _fit(_parts(compose, tiny_header_run, tmp_path, [*overrides[:2], "dataset.feature_cache=read"], run_name="read"))
     assert _entries(tmp_path) == first
-    _fit(_parts(tmp_path, [*overrides[:2], "dataset.feature_cache=write"], run_name="write"))
+    _fit(_parts(compose, tiny_header_run, tmp_path, [*overrides[:2], "dataset.feature_cache=write"], run_name="write"))
     rewritten = _entries(tmp_path)
     assert rewritten.keys() == first.keys() and all(rewritten[k] != first[k] for k in first)
     assert not list((tmp_path / "cache").rglob("*.tmp"))  # atomic writes leave no temp files
 
 
-def test_the_cache_key_changes_with_what_changes_the_features(tmp_path):
+def test_the_cache_key_changes_with_what_changes_the_features(compose, tiny_header_run, tmp_path):
     overrides = ["backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto"]
-    _fit(_parts(tmp_path, overrides, run_name="a"))
-    off = _fit(_parts(tmp_path, ["backbone=csn_tiny", "finetune=frozen"], run_name="off"))
+    _fit(_parts(compose, tiny_header_run, tmp_path, overrides, run_name="a"))
+    off = _fit(_parts(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", "finetune=frozen"], run_name="off"))
     assert off["train"] == off["val"] == {"video", "label", "row_idx"}  # feature_cache defaults to "off"
-    _fit(_parts(tmp_path, [*overrides, "dataset.num_frames=4"], run_name="b"))
+    _fit(_parts(compose, tiny_header_run, tmp_path, [*overrides, "dataset.num_frames=4"], run_name="b"))
     namespaces = [p for p in (tmp_path / "cache" / "frame_features").iterdir() if p.is_dir()]
     assert len(namespaces) == 2 and all(len(list(p.glob("*.npy"))) == 13 for p in namespaces)
 
 
-def test_read_mode_without_a_cache_is_a_user_error(tmp_path):
-    parts = _parts(tmp_path, ["backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=read"])
+def test_read_mode_without_a_cache_is_a_user_error(compose, tiny_header_run, tmp_path):
+    parts = _parts(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=read"])
     with pytest.raises(UserError, match="dataset.feature_cache=read: 8 of 8 train clips"):
         _fit(parts)
 
 
-def test_the_cache_is_ignored_unless_frozen_and_bad_modes_are_user_errors(tmp_path, caplog):
-    parts = _parts(tmp_path, ["backbone=csn_tiny", "finetune=full", "dataset.feature_cache=auto"])
+def test_the_cache_is_ignored_unless_frozen_and_bad_modes_are_user_errors(compose, tiny_header_run, tmp_path, caplog):
+    parts = _parts(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", "finetune=full", "dataset.feature_cache=auto"])
     assert not any(isinstance(c, ClipFeatureCaching) for c in parts.callbacks)
     assert "dataset.feature_cache=auto ignored" in caplog.text
-    off = _parts(tmp_path, ["backbone=csn_tiny", "finetune=frozen"], run_name="off")  # the default is "off"
+    off = _parts(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", "finetune=frozen"], run_name="off")  # the default is "off"
     assert not any(isinstance(c, ClipFeatureCaching) for c in off.callbacks)
     with pytest.raises(UserError, match="dataset.feature_cache=sometimes: choose one of off, auto, write, read"):
-        _parts(tmp_path, ["backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=sometimes"])
+        _parts(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=sometimes"])
 
 
-def test_cli_frozen_run_with_the_cache_writes_the_run_folder(tmp_path):
+def test_cli_frozen_run_with_the_cache_writes_the_run_folder(cli, tiny_header_run, tmp_path):
     train, val = train_val_csvs(tmp_path / "data", num_train=8, num_val=5)
-    proc = run_cli([*TINY_HEADER, "backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto",
+    proc = cli([*tiny_header_run, "backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto",
                     f"dataset.train_csv={train}", f"dataset.val_csv={val}"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = list((tmp_path / "report" / "header_experiments").iterdir())

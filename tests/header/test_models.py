@@ -13,13 +13,13 @@ from src.header.losses import build_loss
 from src.header.models.csn import CSNBackbone, load_csn_weights
 from src.header.models.net import build_header_net
 from src.header.module import HeaderModule
-from tests.header.header_helpers import TINY_HEADER, compose_header_cfg, train_val_csvs
+from tests.header.clip_sets import train_val_csvs
 
 
-def _cfg(tmp_path, *overrides):
+def _cfg(compose, tiny_header_run, tmp_path, *overrides):
     train, val = train_val_csvs(tmp_path / "data")
-    cfg = compose_header_cfg(tmp_path, [*TINY_HEADER, f"dataset.train_csv={train}", f"dataset.val_csv={val}",
-                                        *overrides])
+    cfg = compose([*tiny_header_run, f"dataset.train_csv={train}", f"dataset.val_csv={val}",
+                                        *overrides], tmp_path)
     return OmegaConf.to_container(cfg)
 
 
@@ -68,8 +68,8 @@ def test_csn_pools_any_clip_length_and_size(frames, size):
 
 
 @pytest.mark.parametrize("backbone", ["csn_tiny", "vmae_tiny"])
-def test_frozen_trains_the_head_only_and_keeps_the_backbone_in_eval_mode(tmp_path, backbone):
-    module, dm = _module(_cfg(tmp_path, f"backbone={backbone}", "finetune=frozen"))
+def test_frozen_trains_the_head_only_and_keeps_the_backbone_in_eval_mode(compose, tiny_header_run, tmp_path, backbone):
+    module, dm = _module(_cfg(compose, tiny_header_run, tmp_path, f"backbone={backbone}", "finetune=frozen"))
     backbone_before, head_before = _snapshot(module.net.backbone), _snapshot(module.net.head)
     probe = _fit_steps(module, dm)
     assert probe.backbone_training == [False, False]
@@ -81,8 +81,8 @@ def test_frozen_trains_the_head_only_and_keeps_the_backbone_in_eval_mode(tmp_pat
 
 
 @pytest.mark.parametrize("backbone, blocks", [("csn_tiny", 2), ("vmae_tiny", 1)])
-def test_partial_changes_only_the_last_blocks_and_the_head(tmp_path, backbone, blocks):
-    module, dm = _module(_cfg(tmp_path, f"backbone={backbone}", "finetune=partial",
+def test_partial_changes_only_the_last_blocks_and_the_head(compose, tiny_header_run, tmp_path, backbone, blocks):
+    module, dm = _module(_cfg(compose, tiny_header_run, tmp_path, f"backbone={backbone}", "finetune=partial",
                               f"finetune.unfreeze_blocks={blocks}", "finetune.lr_backbone=0.01"))
     groups = module.net.backbone.layer_groups()
     frozen, unfrozen = groups[:-blocks], groups[-blocks:]
@@ -95,8 +95,8 @@ def test_partial_changes_only_the_last_blocks_and_the_head(tmp_path, backbone, b
         assert any("weight" in k for k in _changed(old, _snapshot(group)))
 
 
-def test_full_trains_everything_with_layer_decayed_learning_rates(tmp_path):
-    config = _cfg(tmp_path, "backbone=vmae_tiny", "finetune=full", "finetune.lr_backbone=1e-4",
+def test_full_trains_everything_with_layer_decayed_learning_rates(compose, tiny_header_run, tmp_path):
+    config = _cfg(compose, tiny_header_run, tmp_path, "backbone=vmae_tiny", "finetune=full", "finetune.lr_backbone=1e-4",
                   "finetune.lr_head=1e-2", "finetune.layer_decay=0.5", "optim.warmup_epochs=0")
     module, dm = _module(config)
     before = _snapshot(module.net)
@@ -195,8 +195,8 @@ def test_gradient_checkpointing_gives_the_same_gradients(backbone):
 @pytest.mark.parametrize("backbone, finetune, lr_backbone, lr_head", [
     ("csn", "full", 1e-3, 1e-3), ("vmae", "frozen", None, 1e-3), ("vmae", "full", 1e-5, 1e-3),
 ])
-def test_learning_rate_defaults_follow_the_seeds_table(tmp_path, backbone, finetune, lr_backbone, lr_head):
-    cfg = compose_header_cfg(tmp_path, ["task=header", f"backbone={backbone}", f"finetune={finetune}"])
+def test_learning_rate_defaults_follow_the_seeds_table(compose, tmp_path, backbone, finetune, lr_backbone, lr_head):
+    cfg = compose(["task=header", f"backbone={backbone}", f"finetune={finetune}"], tmp_path)
     assert (cfg.finetune.lr_backbone, cfg.finetune.lr_head) == (lr_backbone, lr_head)
     assert cfg.optim.weight_decay == 0.05 and cfg.loss.name == "focal" and cfg.trainer.max_epochs == 50
     assert cfg.finetune.layer_decay == (0.75 if backbone == "vmae" else 1.0)

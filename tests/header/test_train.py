@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from omegaconf import OmegaConf
 from safetensors.torch import save_file
 
 from src.core.errors import UserError
 from src.header.artifacts import EPOCH_COLUMNS, PREDICTION_COLUMNS
 from src.header.plots import PLOT_FILES
 from src.header.task import build
-from tests.conftest import run_cli
-from tests.header.header_helpers import TINY_HEADER, compose_header_cfg, train_val_csvs
-from tests.header.test_videomae_convert import original_state_dict, write_original_folder
+from tests.header.clip_sets import train_val_csvs
+from tests.header.vmae_reference import original_state_dict, write_original_folder
 
 BEST_KEYS = {"epoch", "train_loss", "val_loss", "val_acc", "val_precision", "val_recall", "val_f1", "val_auc",
              "val_pr_auc", "val_mcc", "threshold", "best_threshold", "num_val_clips", "checkpoint"}
@@ -52,8 +52,8 @@ def _check_artifacts(run_dir: Path, epochs: int) -> dict:
     return {"metrics": metrics, "best": best, "predictions": predictions, "checkpoint": checkpoint}
 
 
-def test_csn_full_run_writes_the_run_folder(tmp_path):
-    proc = run_cli([*TINY_HEADER, "backbone=csn_tiny", "finetune=full", *_data_args(tmp_path, num_val=7)], tmp_path)
+def test_csn_full_run_writes_the_run_folder(cli, tiny_header_run, tmp_path):
+    proc = cli([*tiny_header_run, "backbone=csn_tiny", "finetune=full", *_data_args(tmp_path, num_val=7)], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = _check_artifacts(_run_dir(tmp_path), epochs=2)
     predictions, metrics = out["predictions"], out["metrics"]
@@ -65,12 +65,12 @@ def test_csn_full_run_writes_the_run_folder(tmp_path):
 
 
 @pytest.mark.parametrize("layout", ["transformers", "original"])
-def test_vmae_frozen_trains_from_a_local_checkpoint(tmp_path, layout):
+def test_vmae_frozen_trains_from_a_local_checkpoint(cli, compose, tiny_header_run, tmp_path, layout):
     sd = original_state_dict(seed=3)
     ckpt = write_original_folder(tmp_path / "ckpt_original", sd)
     if layout == "transformers":
-        ckpt = _as_transformers_folder(tmp_path, ckpt)
-    proc = run_cli([*TINY_HEADER, "backbone=vmae", "finetune=frozen", f"backbone.ckpt={ckpt}",
+        ckpt = _as_transformers_folder(compose, tmp_path, ckpt)
+    proc = cli([*tiny_header_run, "backbone=vmae", "finetune=frozen", f"backbone.ckpt={ckpt}",
                     "dataset.input_size=32", "dataset.num_frames=4", *_data_args(tmp_path)], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = _check_artifacts(_run_dir(tmp_path), epochs=2)
@@ -85,16 +85,17 @@ def test_vmae_frozen_trains_from_a_local_checkpoint(tmp_path, layout):
     assert out["metrics"]["lr_backbone"].isna().all()  # nothing of the backbone is trained
 
 
-def _as_transformers_folder(tmp_path: Path, original: Path) -> Path:
+def _as_transformers_folder(compose, tmp_path: Path, original: Path) -> Path:
     from src.header.models.net import build_header_net
-    from tests.header.test_videomae_convert import vmae_backbone, write_transformers_folder
+    from tests.header.vmae_reference import write_transformers_folder
 
-    net = build_header_net(vmae_backbone(tmp_path, original), num_frames=4, input_size=32)
+    backbone = compose(["task=header", "backbone=vmae", f"backbone.ckpt={original}"], tmp_path).backbone
+    net = build_header_net(OmegaConf.to_container(backbone), num_frames=4, input_size=32)
     return write_transformers_folder(tmp_path / "ckpt_transformers", net)
 
 
-def test_two_process_ddp_writes_artifacts_once_with_synced_metrics(tmp_path):
-    proc = run_cli([*TINY_HEADER, "backbone=csn_tiny", "trainer=ddp_cpu", "trainer.devices=2",
+def test_two_process_ddp_writes_artifacts_once_with_synced_metrics(subprocess_cli, tiny_header_run, tmp_path):
+    proc = subprocess_cli([*tiny_header_run, "backbone=csn_tiny", "trainer=ddp_cpu", "trainer.devices=2",
                     *_data_args(tmp_path, num_val=7)], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = _check_artifacts(_run_dir(tmp_path), epochs=2)
@@ -117,56 +118,56 @@ def _error_line(proc) -> str:
     return errors[0]
 
 
-def test_bad_input_on_the_command_line_is_one_line_and_exit_2(tmp_path):
+def test_bad_input_on_the_command_line_is_one_line_and_exit_2(cli, tiny_header_run, tmp_path):
     train, val = train_val_csvs(tmp_path / "data")
     pd.read_csv(train).drop(columns=["label"]).to_csv(train, index=False)
-    line = _error_line(run_cli([*TINY_HEADER, "backbone=csn_tiny", f"dataset.train_csv={train}",
+    line = _error_line(cli([*tiny_header_run, "backbone=csn_tiny", f"dataset.train_csv={train}",
                                 f"dataset.val_csv={val}"], tmp_path))
     assert str(train) in line and "label" in line
 
 
-def _build_error(tmp_path: Path, overrides: list[str]) -> str:
-    cfg = compose_header_cfg(tmp_path, [*TINY_HEADER, *overrides])
+def _build_error(compose, tiny_header_run, tmp_path: Path, overrides: list[str]) -> str:
+    cfg = compose([*tiny_header_run, *overrides], tmp_path)
     with pytest.raises(UserError) as info:
         build(cfg)
     assert "\n" not in str(info.value)
     return str(info.value)
 
 
-def test_bad_input_is_reported_by_the_builder_before_training(tmp_path):
+def test_bad_input_is_reported_by_the_builder_before_training(compose, tiny_header_run, tmp_path):
     train, val = train_val_csvs(tmp_path / "data")
     data = [f"dataset.train_csv={train}", f"dataset.val_csv={val}"]
     table = pd.read_csv(train)
 
     bad_label = tmp_path / "bad_label.csv"
     table.assign(label=[0, 1, 3] + [0] * (len(table) - 3)).to_csv(bad_label, index=False)
-    assert "row 3 (line 4): label 3" in _build_error(tmp_path, ["backbone=csn_tiny", f"dataset.train_csv={bad_label}",
+    assert "row 3 (line 4): label 3" in _build_error(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", f"dataset.train_csv={bad_label}",
                                                                 f"dataset.val_csv={val}"])
     missing = tmp_path / "data" / "train" / "missing.csv"
     table.assign(path=["clips/nope.npy"] + table["path"].tolist()[1:]).to_csv(missing, index=False)
-    message = _build_error(tmp_path, ["backbone=csn_tiny", f"dataset.train_csv={missing}", f"dataset.val_csv={val}"])
+    message = _build_error(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", f"dataset.train_csv={missing}", f"dataset.val_csv={val}"])
     assert "row 1 (line 2)" in message and "clips/nope.npy" in message
     np.save(tmp_path / "data" / "val" / "clips" / "clip_001.npy", np.zeros((8, 32, 32), np.uint8))
-    message = _build_error(tmp_path, ["backbone=csn_tiny", *data])
+    message = _build_error(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", *data])
     assert "val.csv row 2" in message and "(T, H, W, 3) uint8" in message
     np.save(tmp_path / "data" / "val" / "clips" / "clip_001.npy", np.zeros((8, 32, 32, 3), np.uint8))
 
-    message = _build_error(tmp_path, ["backbone=vmae", f"backbone.ckpt={tmp_path}/VideoMAEv2-Base", *data])
+    message = _build_error(compose, tiny_header_run, tmp_path, ["backbone=vmae", f"backbone.ckpt={tmp_path}/VideoMAEv2-Base", *data])
     assert f"{tmp_path}/VideoMAEv2-Base" in message and "not found" in message
     (tmp_path / "weird").mkdir()
     (tmp_path / "weird" / "config.json").write_text('{"architectures": ["Something"]}')
     save_file({"w": torch.zeros(1)}, str(tmp_path / "weird" / "model.safetensors"))
-    message = _build_error(tmp_path, ["backbone=vmae", f"backbone.ckpt={tmp_path / 'weird'}", *data])
+    message = _build_error(compose, tiny_header_run, tmp_path, ["backbone=vmae", f"backbone.ckpt={tmp_path / 'weird'}", *data])
     assert "no known format" in message
     original = write_original_folder(tmp_path / "orig", original_state_dict())
-    message = _build_error(tmp_path, ["backbone=vmae", f"backbone.ckpt={original}", "dataset.num_frames=7", *data])
+    message = _build_error(compose, tiny_header_run, tmp_path, ["backbone=vmae", f"backbone.ckpt={original}", "dataset.num_frames=7", *data])
     assert "num_frames=7" in message and "tubelet size 2" in message
-    assert "dataset.train_csv" in _build_error(tmp_path, ["backbone=csn_tiny"])  # no CSV given at all
+    assert "dataset.train_csv" in _build_error(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny"])  # no CSV given at all
 
 
 @pytest.mark.slow
-def test_header_demo_experiment(tmp_path):
-    proc = run_cli(["experiment=header_demo", "~callbacks.progress_bar"], tmp_path)
+def test_header_demo_experiment(subprocess_cli, tmp_path):
+    proc = subprocess_cli(["experiment=header_demo", "~callbacks.progress_bar"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "data" / "synthetic" / "header" / "train.csv").is_file()
     _check_artifacts(_run_dir(tmp_path), epochs=8)
@@ -181,9 +182,9 @@ def _trainer(tmp_path: Path, parts, **kw):
                       num_sanity_val_steps=0, callbacks=[checkpoint, *parts.callbacks], **kw)
 
 
-def test_resume_keeps_the_epoch_history_and_validate_only_reports_epoch_0(tmp_path):
-    cfg = compose_header_cfg(tmp_path, [*TINY_HEADER, "backbone=csn_tiny", "run_name=resumed",
-                                        *_data_args(tmp_path)])
+def test_resume_keeps_the_epoch_history_and_validate_only_reports_epoch_0(compose, tiny_header_run, tmp_path):
+    cfg = compose([*tiny_header_run, "backbone=csn_tiny", "run_name=resumed",
+                                        *_data_args(tmp_path)], tmp_path)
     parts = build(cfg)
     _trainer(tmp_path, parts, max_epochs=1).fit(parts.module, datamodule=parts.datamodule)
     first = json.loads((parts.run_dir / "best_metrics.json").read_text())
@@ -195,8 +196,8 @@ def test_resume_keeps_the_epoch_history_and_validate_only_reports_epoch_0(tmp_pa
     best = json.loads((parts.run_dir / "best_metrics.json").read_text())
     assert best["val_f1"] >= first["val_f1"] and best["checkpoint"] == f"checkpoints/best_epoch_{best['epoch']}.pt"
 
-    cfg = compose_header_cfg(tmp_path, [*TINY_HEADER, "backbone=csn_tiny", "run_name=validated",
-                                        *_data_args(tmp_path)])
+    cfg = compose([*tiny_header_run, "backbone=csn_tiny", "run_name=validated",
+                                        *_data_args(tmp_path)], tmp_path)
     parts = build(cfg)
     _trainer(tmp_path, parts).validate(parts.module, datamodule=parts.datamodule)
     assert pd.read_csv(parts.run_dir / "metrics_epoch.csv")["epoch"].tolist() == [0]

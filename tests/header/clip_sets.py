@@ -1,14 +1,8 @@
-"""Helpers shared by the task=header tests: tiny .npy clip sets written into tmp_path, and composed configs."""
+"""Tiny .npy clip sets for the task=header tests, written into tmp_path (a helper module, not a test module)."""
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, OmegaConf
-
-import src.core.run_naming  # noqa: F401  (registers the run_tag resolver used by conf/task/header.yaml)
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def make_clip(label: int, rng: np.random.Generator, *, frames: int, size: int) -> np.ndarray:
@@ -45,16 +39,3 @@ def train_val_csvs(root: Path, *, num_train: int = 12, num_val: int = 6, **kw) -
     val = write_clip_set(root / "val", num_clips=num_val, seed=2, name="val.csv", **kw)
     return train, val
 
-
-# The fast settings every header training test uses (tiny CSN/VideoMAE, CPU, 8 x 32 x 32 clips).
-TINY_HEADER = ["task=header", "trainer=cpu", "dataset.num_frames=8", "dataset.batch_size=4", "dataset.num_workers=0",
-               "trainer.max_epochs=2", "trainer.log_every_n_steps=1", "~callbacks.progress_bar", "logger=csv"]
-
-
-def compose_header_cfg(tmp_path: Path, overrides: list[str]) -> DictConfig:
-    """The config `python -m src.train` would build, with every output under tmp_path, resolved."""
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=[f"paths.root_dir={tmp_path}", f"paths.output_dir={tmp_path}/out",
-                                          *overrides])
-    OmegaConf.resolve(cfg)
-    return cfg
