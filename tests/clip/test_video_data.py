@@ -283,7 +283,7 @@ def test_datamodule_missing_root_and_generation(tmp_path, tiny_ucf, monkeypatch)
     unprepared = VideoDataModule(dataset_cfg(missing), backbone_cfg(), seed=0)  # reads nothing yet
     unprepared.prepare_data()                                                  # generation is off: nothing made
     with pytest.raises(UserError, match=f"dataset root {missing} does not exist; download UCF101.rar"):
-        unprepared.class_names
+        unprepared.setup("fit")                                                # the index is read on first use
     assert not missing.exists()
 
     import shutil
