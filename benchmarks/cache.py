@@ -35,7 +35,7 @@ HEADER_BACKBONES = {
     "csn50": ["backbone=csn", "backbone.model_depth=50"],                           # ir-CSN-50, 64-wide stem
 }
 REAL_SIZE = {"backbones": ["vmae_base", "csn50"], "clips": 16, "frames": 16, "size": 224, "batch_size": 4,
-             "epochs": 3, "uncached_epochs": 1}
+             "epochs": 3, "uncached_epochs": 1, "diff_clips": 4}
 
 
 def run(overrides: list[str]) -> list[dict]:
@@ -97,14 +97,15 @@ def header_fit(overrides: list[str]):
     return parts, timer
 
 
-def header_logit_difference(parts) -> float:
-    """Max |logits of the val clips through the whole net - logits of their cached features through the head|."""
+def header_logit_difference(parts, max_clips: int | None = None) -> float:
+    """Max |logits of the val clips (the first `max_clips`) through the whole net - logits of their cached
+    features through the head|."""
     dm, net = parts.datamodule, parts.module.net.eval()
     pixels = dm.cacheable_sets()["val"]  # the evaluation transform, as the cache was filled
     device = next(net.parameters()).device
     worst = 0.0
     with torch.no_grad():
-        for i in range(len(pixels)):
+        for i in range(min(len(pixels), max_clips or len(pixels))):
             full = net(pixels[i]["video"][None].to(device))                             # (1, 2)
             cached = net.head_forward(dm.val_set[i]["features"][None].to(device))       # (1, 2)
             worst = max(worst, (full - cached).abs().max().item())
@@ -114,6 +115,7 @@ def header_logit_difference(parts) -> float:
 def header_size_overrides(size: dict) -> list[str]:
     """Overrides making the synthetic header set `size["clips"]` clips of frames x size² and reading them whole."""
     given = {k: v for k, v in size.items() if v is not None}
+    given.pop("diff_clips", None)  # not a config key: how many val clips the logit check runs through the net
     keys = {"clips": ["dataset.synthetic.num_clips"], "frames": ["dataset.synthetic.num_frames", "dataset.num_frames"],
             "size": ["dataset.synthetic.size", "dataset.input_size"], "batch_size": ["dataset.batch_size"]}
     return [f"{key}={value}" for name, value in given.items() for key in keys[name]]
@@ -135,7 +137,7 @@ def header_main(backbones: list[str], epochs: int, uncached_epochs: int, size: d
                                     f"run_name={backbone}-auto"])
         uncached_epoch = median(plain.epochs)
         later = median(cached.epochs[1:] or cached.epochs)
-        diff = header_logit_difference(parts)
+        diff = header_logit_difference(parts, size.get("diff_clips"))
         results[backbone] = {"uncached_epoch_s": uncached_epoch, "cache_build_s": cached.to_first_epoch,
                              "first_cached_epoch_s": cached.to_first_epoch + cached.epochs[0],
                              "later_cached_epoch_s": later, "speedup_later": uncached_epoch / later,
@@ -143,10 +145,10 @@ def header_main(backbones: list[str], epochs: int, uncached_epochs: int, size: d
                              "val_clips": parts.datamodule.describe()["val_clips"]}
         rows.append([backbone, uncached_epoch, cached.to_first_epoch + cached.epochs[0], later,
                      uncached_epoch / later, diff])
-    results["settings"]["load_after"] = os.getloadavg()
+        results["settings"]["load_after"] = os.getloadavg()
+        save_results(name, results, out)  # after each backbone: a long run stopped early keeps what it measured
     print_table(f"header (finetune=frozen) epoch time (s), synthetic clips {size}", ["backbone", "uncached",
                 "first cached (build + epoch)", "later cached", "speed-up", "max |Δlogit|"], rows)
-    save_results(name, results, out)
     return results
 
 
@@ -166,11 +168,13 @@ def main(argv: list[str] | None = None) -> dict:
     header.add_argument("--frames", type=int, default=None, help="frames per clip")
     header.add_argument("--size", type=int, default=None, help="clip side in pixels")
     header.add_argument("--batch-size", type=int, default=None)
+    header.add_argument("--diff-clips", type=int, default=None, help="val clips the logit check runs through the "
+                        "whole net (default: all)")
     args = parser.parse_args(argv)
     preset = REAL_SIZE if args.real_size else {"backbones": None, "epochs": 3, "uncached_epochs": None}
     args.epochs = args.epochs or preset["epochs"]
     if args.task == "header":
-        size = {k: getattr(args, k) or preset.get(k) for k in ("clips", "frames", "size", "batch_size")}
+        size = {k: getattr(args, k) or preset.get(k) for k in ("clips", "frames", "size", "batch_size", "diff_clips")}
         uncached = args.uncached_epochs or preset["uncached_epochs"] or args.epochs
         return header_main(args.backbones or preset["backbones"] or ["csn_tiny", "vmae_tiny"], args.epochs,
                            uncached, size, args.out, "cache_header_real_size" if args.real_size else "cache_header")
