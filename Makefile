@@ -35,7 +35,7 @@ bench: $(STAMP)  ## the benchmarks in benchmarks/ (CPU, ~18 minutes; not part of
 	$(PY) -m benchmarks.overhead
 	$(PY) -m benchmarks.scaling
 	$(PY) -m benchmarks.cache --epochs 2
-	$(PY) -m benchmarks.cache --task header
+	$(PY) -m benchmarks.cache --task header --real-size
 	$(PY) -m benchmarks.temporal
 
 clean:  ## remove generated data, runs and caches (keeps .venv)

@@ -124,8 +124,11 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = compose_config(["dataset=synthetic", "backbone=clip_tiny", f"paths.root_dir={REPO}"])
     data, backbone, seed = cfg["dataset"], cfg["backbone"], cfg["seed"]
-    serial_dm = VideoDataModule({**data, "num_workers": 0}, backbone, seed)     # generates the set if missing
+    serial_dm = VideoDataModule({**data, "num_workers": 0}, backbone, seed)
     parallel_dm = VideoDataModule({**data, "num_workers": 2, "persistent_workers": True}, backbone, seed)
+    for dm in (serial_dm, parallel_dm):
+        dm.prepare_data()                                                        # generates the set if missing
+        dm.setup("fit")
 
     # One epoch at num_workers=0 with a recording sampler: the exact (video, indices) pairs training decoded.
     recorder = RecordingSampler(serial_dm.train_set.sampler)

@@ -1,59 +1,42 @@
 """Pre-build the frame-feature cache of a dataset, with a progress bar (same overrides as `src.train`).
 
-    python -m data_tools.cache_features method=video_coop dataset=ucf101 backbone=clip_b16
+    python data_tools/cache_features.py method=video_coop dataset=ucf101 backbone=clip_b16
     python -m data_tools.cache_features experiment=demo          # the synthetic set with the demo's tiny CLIP
 
 Afterwards `python -m src.train … dataset.feature_cache=read` (or auto) trains on the cached features.
+How the cache is filled: src/clip/feature_cache_tool.py.
 """
-import logging
 import sys
+from pathlib import Path
 
-import hydra
-import pytorch_lightning as pl
-import torch
-from omegaconf import DictConfig, OmegaConf
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from src.clip.data.cached_features import fill_cache
-from src.clip.data.datamodule import VideoDataModule
-from src.clip.feature_cache import build_caches, caching_plan, encode_videos
-from src.clip.models.backbone import load_clip
-from src.clip.models.registry import build_method
-from src.core import run_naming  # noqa: F401  (registers the run_tag resolver)
-from src.core.errors import UserError
+import hydra  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
 
-log = logging.getLogger(__name__)
+from src.clip.feature_cache_tool import cache_features  # noqa: E402
+from src.core import run_naming  # noqa: E402, F401  (registers the run_tag resolver)
+from src.core.cli_checks import CONF_DIR, check_group_choices  # noqa: E402
+from src.core.errors import UserError  # noqa: E402
 
 
-def cache_features(cfg: DictConfig) -> dict:
-    config = OmegaConf.to_container(cfg, resolve=True)
-    if str(config["dataset"]["feature_cache"]) in ("off", "False", "read"):
-        config["dataset"]["feature_cache"] = "auto"  # this tool's whole point is to write the cache
-    pl.seed_everything(cfg.seed, workers=True)
-    datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=cfg.seed)
-    clip, tokenizer = load_clip(config["backbone"])
-    model = build_method(config["method"], clip, tokenizer, datamodule.class_names, config["dataset"]["num_frames"])
-    cache_eval, cache_train = caching_plan(config, model)
-    if not cache_eval:
-        raise UserError(f"method={config['method']['name']} cannot use cached frame features (it prompts the image "
-                        "tower); nothing to build")
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device).eval()
-    stats = {}
-    for split, (pixels, cache, shape) in build_caches(config, model, datamodule, cache_train).items():
-        stats[split] = fill_cache(pixels, cache, shape, encode_videos(model), batch_size=config["dataset"]["batch_size"],
-                                  num_workers=config["dataset"]["num_workers"], device=device,
-                                  overwrite=config["dataset"]["feature_cache"] == "write", label=split)
-        print(f"{split}: {stats[split]} -> {cache.dir}")
-    return stats
-
-
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
-def main(cfg: DictConfig) -> None:
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
+def hydra_main(cfg: DictConfig) -> None:
     try:
         cache_features(cfg)
+    except UserError as err:  # bad input: one line, exit 2, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    try:
+        check_group_choices(sys.argv[1:])
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    hydra_main()
 
 
 if __name__ == "__main__":

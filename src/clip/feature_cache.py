@@ -1,34 +1,29 @@
-"""`dataset.feature_cache`: encode each video's frames once with the frozen image tower, then train on features.
+"""task=clip's side of `dataset.feature_cache` (the core is src/core/feature_cache/): the per-frame embeddings of
+CLIP's frozen image tower, one (V, T, E) entry per video, computed once and reused by every epoch and run.
 
-off   — never.
-auto  — read what is cached, compute and write what is missing (first epoch pays once, later runs and epochs
-        read only).
-write — recompute every entry and overwrite.
-read  — use the cache as it is; a split with missing entries is an error (pre-build it with
-        `python -m data_tools.cache_features …` or use auto).
 Only for methods whose image tower is frozen and unprompted (video_coop); training is cached only when it is
-deterministic (no augmentation, no VideoMix) and then uses the centred sampling of evaluation.
+deterministic (no augmentation, no VideoMix) and then uses the centred sampling of evaluation. Pre-build a cache
+with `python data_tools/cache_features.py <same overrides>`.
 """
 import logging
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 
-from src.clip.data.cached_features import CachedFeatureDataset, fill_cache
-from src.core.errors import UserError
-from src.core.feature_cache import FrameFeatureCache, weights_hash
+from src.clip.data.dataset import collate_skip_bad
+from src.core.feature_cache.callback import FeatureCaching
+from src.core.feature_cache.keys import weights_hash
+from src.core.feature_cache.modes import parse_mode
+from src.core.feature_cache.source import CacheSplit, FeatureSource
 
 log = logging.getLogger(__name__)
-MODES = ("off", "auto", "write", "read")
 
 
-def cache_namespace(cfg: dict, model, split_kind: str) -> dict:
-    """Everything but the video that changes the cached features."""
+def cache_namespace(cfg: dict, weights: str, split_kind: str) -> dict:
+    """Everything but the video that changes the cached features (`weights`: the image tower's weights_hash)."""
     dataset, backbone = cfg["dataset"], cfg["backbone"]
     return {
-        "backbone": backbone["name"], "pretrained": str(backbone["pretrained"]),
-        "weights": weights_hash(model.clip.visual),
+        "backbone": backbone["name"], "pretrained": str(backbone["pretrained"]), "weights": weights,
         "image_size": backbone["image_size"], "mean": list(backbone["mean"]), "std": list(backbone["std"]),
         "num_frames": dataset["num_frames"], "num_temporal_views": dataset["num_temporal_views"],
         "frame_interval": dataset["frame_interval"], "sampling": split_kind,
@@ -44,63 +39,47 @@ def encode_videos(model):
     return encode
 
 
-def caching_plan(cfg: dict, model) -> tuple[bool, bool]:
-    """(cache evaluation, cache training) for this run; says once why a part is not cached."""
-    mode = cfg["dataset"]["feature_cache"]
-    mode = "off" if mode is False else mode  # YAML 1.1 reads a bare `off` as false
-    if mode not in MODES:
-        raise UserError(f"dataset.feature_cache={mode}: choose one of {', '.join(MODES)}")
+def caching_plan(cfg: dict, model) -> tuple[str, bool, bool]:
+    """(mode, cache evaluation, cache training) for this run; says once why a part is not cached."""
+    mode = parse_mode(cfg["dataset"]["feature_cache"])
     if mode == "off":
-        return False, False
+        return mode, False, False
     if not model.frame_features_cacheable:
         log.warning("dataset.feature_cache=%s ignored: %s prompts the image tower, so its frame features change "
                     "while it trains", mode, cfg["method"]["name"])
-        return False, False
+        return mode, False, False
     cache_train = not cfg["dataset"]["augment"] and not cfg["method"]["videomix"]
     if not cache_train:
         log.info("feature cache: evaluation only (training uses augmentation or VideoMix, so its frames differ "
                  "every epoch)")
     else:
         log.info("feature cache: training uses the centred (evaluation) frame sampling and a centre crop")
-    return True, cache_train
+    return mode, True, cache_train
 
 
-def build_caches(cfg: dict, model, datamodule, cache_train: bool) -> dict:
-    """split -> (pixel dataset, cache, entry shape (V, T, E))."""
-    out = {}
+def frame_feature_source(cfg: dict, cache_train: bool) -> FeatureSource:
+    """The datamodule's cacheable splits, encoded by the classifier's frozen image tower."""
     dataset = cfg["dataset"]
-    for split, pixels in datamodule.cacheable_sets(cache_train).items():
-        kind = "train" if split == "train" else "eval"
-        views = dataset["num_temporal_views"] * (1 if kind == "train" else dataset["num_spatial_views"])
-        shape = (views, dataset["num_frames"], model.embed_dim)
-        out[split] = (pixels, FrameFeatureCache(Path(cfg["paths"]["cache_dir"]), cache_namespace(cfg, model, kind)), shape)
-    return out
+
+    def splits(datamodule, model) -> dict[str, CacheSplit]:
+        weights = weights_hash(model.clip.visual)
+        out = {}
+        for split, pixels in datamodule.cacheable_sets(cache_train).items():
+            kind = "train" if split == "train" else "eval"
+            views = dataset["num_temporal_views"] * (1 if kind == "train" else dataset["num_spatial_views"])
+            records = pixels.records
+            out[split] = CacheSplit(
+                pixels, files=[r.path for r in records],
+                fields={"label": [r.label for r in records], "index": range(len(records))},
+                namespace=cache_namespace(cfg, weights, kind), shape=(views, dataset["num_frames"], model.embed_dim))
+        return out
+
+    return FeatureSource(
+        model=lambda pl_module: pl_module.model, splits=splits, encoder=encode_videos,
+        batch_size=dataset["batch_size"], num_workers=dataset["num_workers"], collate_fn=collate_skip_bad,
+        unit="videos", build_hint="build it with `python data_tools/cache_features.py` (same overrides) or use "
+                                  "dataset.feature_cache=auto")
 
 
-class FrameFeatureCaching(pl.Callback):
-    def __init__(self, cfg: dict, cache_train: bool):
-        self.cfg, self.cache_train = cfg, cache_train
-
-    def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
-        # Not on_fit_start: Lightning may build the train loader before it (to count the stepping batches), and a
-        # later swap would silently keep training on pixels.
-        if stage != "fit":
-            return
-        mode, dataset = str(self.cfg["dataset"]["feature_cache"]), self.cfg["dataset"]
-        datamodule, model = trainer.datamodule, pl_module.model
-        pl_module.to(trainer.strategy.root_device)  # encode where the run computes
-        caches = build_caches(self.cfg, model, datamodule, self.cache_train)
-        for split, (pixels, cache, shape) in caches.items():
-            if mode == "read":
-                missing = sum(cache.load(r.path, shape) is None for r in pixels.records)
-                if missing:
-                    raise UserError(f"dataset.feature_cache=read: {missing} of {len(pixels)} {split} videos are not "
-                                    f"in {cache.dir}; build it with `python -m data_tools.cache_features` (same "
-                                    "overrides) or use dataset.feature_cache=auto")
-            else:
-                fill_cache(pixels, cache, shape, encode_videos(model), batch_size=dataset["batch_size"],
-                           num_workers=dataset["num_workers"], device=trainer.strategy.root_device, rank=trainer.global_rank,
-                           world_size=trainer.world_size, overwrite=mode == "write", label=split)
-        trainer.strategy.barrier("feature-cache")  # every rank's share is on disk before anyone reads
-        for split, (pixels, cache, shape) in caches.items():
-            datamodule.use_dataset(split, CachedFeatureDataset(pixels, cache, shape))
+def frame_feature_caching(cfg: dict, mode: str, cache_train: bool) -> FeatureCaching:
+    return FeatureCaching(frame_feature_source(cfg, cache_train), mode, Path(cfg["paths"]["cache_dir"]))

@@ -6,7 +6,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from src.clip.artifacts import ClipRunArtifacts, load_checkpoint, run_summary
 from src.clip.data.datamodule import VideoDataModule
-from src.clip.feature_cache import FrameFeatureCaching, caching_plan
+from src.clip.feature_cache import caching_plan, frame_feature_caching
 from src.clip.models.backbone import require_clip_backbone
 from src.clip.module import ClipVideoModule
 from src.core.errors import UserError
@@ -19,15 +19,20 @@ def build(cfg: DictConfig) -> TaskParts:
     config = OmegaConf.to_container(cfg, resolve=True)
     require_clip_backbone(config["backbone"])  # before the data path reads backbone keys a CSN config lacks
     datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=cfg.seed)
+    # The module needs the class names now, before the Trainer (whose fit calls prepare_data on one process per
+    # node) exists, so the data is prepared here first. Every process does it: under torchrun or SLURM all ranks
+    # build at once with no process group to wait at, and prepare_data is idempotent and atomic (temp folder +
+    # rename), so concurrent calls leave one complete dataset.
+    datamodule.prepare_data()
     module = ClipVideoModule(cfg=config, class_names=datamodule.class_names)
     if cfg.continue_from:
         continue_from(module, resolve_continue_from(cfg.continue_from, Path(cfg.paths.models_dir)))
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     callbacks = [ClipRunArtifacts(run_dir, config=config, data_description=datamodule.describe())]
-    cache_eval, cache_train = caching_plan(config, module.model)
+    cache_mode, cache_eval, cache_train = caching_plan(config, module.model)
     if cache_eval:
-        callbacks.insert(0, FrameFeatureCaching(config, cache_train))
+        callbacks.insert(0, frame_feature_caching(config, cache_mode, cache_train))
     return TaskParts(module, datamodule, run_dir, callbacks=callbacks, summary=lambda: run_summary(run_dir))
 
 

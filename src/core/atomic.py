@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -38,6 +39,24 @@ def write_csv(path: Path, frame) -> Path:
 
 def save_torch(path: Path, obj: Any) -> Path:
     return _atomic(path, lambda p: torch.save(obj, p))
+
+
+def save_numpy(path: Path, array: np.ndarray) -> Path:
+    """`array` as a `.npy` file (no pickles). Through a file handle: np.save would append ".npy" to the temp name."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+    return _atomic(path, write)
+
+
+def save_figure(fig, path: Path, **savefig_kwargs: Any) -> Path:
+    """A matplotlib Figure, in the format `savefig_kwargs["format"]` (default: the target's suffix)."""
+    options = {"format": Path(path).suffix.lstrip(".") or "png", **savefig_kwargs}
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # a handle: the temp name's .tmp suffix must not pick the format
+            fig.savefig(handle, **options)
+    return _atomic(path, write)
 
 
 def _jsonable(x: Any) -> Any:

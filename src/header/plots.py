@@ -3,9 +3,6 @@
 Drawn with matplotlib's object API (no pyplot: no global figure state, no display needed) and written
 atomically like every other artifact.
 """
-import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +15,8 @@ from torchmetrics.functional.classification import (
     binary_roc,
 )
 
+from src.core.atomic import save_figure
+
 PLOT_FILES = ("loss_curves.png", "roc_curve.png", "pr_curve.png", "confusion_matrix.png")
 
 
@@ -26,12 +25,7 @@ def _tensor(values) -> torch.Tensor:
 
 
 def _save(fig: Figure, path: Path) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(buffer.getvalue())
-    os.replace(tmp, path)
+    save_figure(fig, path, format="png", dpi=110, bbox_inches="tight")
 
 
 def plot_loss_curves(epochs: pd.DataFrame, path: Path) -> None:

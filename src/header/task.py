@@ -8,8 +8,8 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from src.core.parts import TaskParts
 from src.header.artifacts import HeaderRunArtifacts
-from src.header.data.datamodule import HeaderDataModule, ensure_synthetic_header_data
-from src.header.feature_cache import ClipFeatureCaching, clip_cache_mode
+from src.header.data.datamodule import HeaderDataModule
+from src.header.feature_cache import clip_cache_mode, clip_feature_caching
 from src.header.module import HeaderModule
 
 log = logging.getLogger(__name__)
@@ -21,10 +21,12 @@ SUMMARY_KEYS = ("epoch", "val_f1", "val_auc", "val_pr_auc", "val_mcc", "val_prec
 
 def build(cfg: DictConfig) -> TaskParts:
     config = OmegaConf.to_container(cfg, resolve=True)
-    dataset = config["dataset"]
-    if dataset.get("generate_if_missing"):
-        ensure_synthetic_header_data(dataset)
-    datamodule = HeaderDataModule(dataset, mean=config["backbone"]["mean"], std=config["backbone"]["std"])
+    datamodule = HeaderDataModule(config["dataset"], mean=config["backbone"]["mean"], std=config["backbone"]["std"])
+    # The module needs the class counts now, before the Trainer (whose fit calls prepare_data on one process per
+    # node) exists, so the data is prepared here first. Every process does it: under torchrun or SLURM all ranks
+    # build at once with no process group to wait at, and prepare_data is idempotent and atomic (temp folder +
+    # rename, atomic CSV writes), so concurrent calls leave one complete dataset.
+    datamodule.prepare_data()
     module = HeaderModule({k: config[k] for k in MODULE_SECTIONS}, datamodule.class_counts)
     run_dir = Path(config["run_dir"])
     if rank_zero_only.rank == 0:  # other DDP ranks never write here
@@ -35,7 +37,7 @@ def build(cfg: DictConfig) -> TaskParts:
     callbacks = [writer]
     cache_mode = clip_cache_mode(config)
     if cache_mode != "off":  # finetune=frozen only: the frozen backbone's features, computed once
-        callbacks.insert(0, ClipFeatureCaching(config, cache_mode))
+        callbacks.insert(0, clip_feature_caching(config, cache_mode))
     return TaskParts(module=module, datamodule=datamodule, run_dir=run_dir, callbacks=callbacks,
                      summary=lambda: summarise(run_dir, data))
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from src.core.feature_cache import FrameFeatureCache, weights_hash
+from src.core.feature_cache.keys import weights_hash
+from src.core.feature_cache.source import CacheSplit
+from src.core.feature_cache.store import FeatureStore
 
 SHAPE = (2, 3, 4)
 
@@ -20,7 +22,7 @@ def _video(tmp_path: Path, data: bytes = b"fake video bytes") -> Path:
 
 def test_entry_round_trip_and_invalidation_by_the_video_file(tmp_path):
     video = _video(tmp_path)
-    cache = FrameFeatureCache(tmp_path / "cache", {"backbone": "tiny", "num_frames": 3})
+    cache = FeatureStore(tmp_path / "cache", {"backbone": "tiny", "num_frames": 3})
     features = torch.randn(*SHAPE)
     cache.save(video, features)
     assert np.array_equal(cache.load(video, SHAPE), features.numpy())
@@ -31,7 +33,7 @@ def test_entry_round_trip_and_invalidation_by_the_video_file(tmp_path):
 
 def test_namespace_changes_with_weights_and_sampling(tmp_path):
     base = {"backbone": "tiny", "weights": "abc", "num_frames": 8}
-    keys = {FrameFeatureCache(tmp_path, ns).key for ns in
+    keys = {FeatureStore(tmp_path, ns).key for ns in
             (base, {**base, "weights": "abd"}, {**base, "num_frames": 16}, dict(base))}
     assert len(keys) == 3
     a, b = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
@@ -41,33 +43,33 @@ def test_namespace_changes_with_weights_and_sampling(tmp_path):
 
 
 def test_truncated_entry_is_rebuilt_never_read(tmp_path):
-    from src.clip.data.cached_features import fill_cache
+    from src.core.feature_cache.fill import fill_split
 
     video = _video(tmp_path)
-    cache = FrameFeatureCache(tmp_path / "cache", {"k": 1})
+    cache = FeatureStore(tmp_path / "cache", {"k": 1})
     cache.save(video, torch.ones(*SHAPE))
     entry = cache.entry(video)
     entry.write_bytes(entry.read_bytes()[:-10])                   # a crash mid-write of a foreign tool
     assert cache.load(video, SHAPE) is None
 
     class Pixels(torch.utils.data.Dataset):
-        records = [type("R", (), {"path": video, "label": 0})()]
-
         def __len__(self):
             return 1
 
         def __getitem__(self, i):
-            return {"video": torch.zeros(SHAPE[0], SHAPE[1], 3, 2, 2), "label": 0, "index": i}
+            return {"video": torch.zeros(SHAPE[0], SHAPE[1], 3, 2, 2), "label": 0}
 
+    split = CacheSplit(Pixels(), files=[video], fields={"label": [0]}, namespace={"k": 1}, shape=SHAPE)
     encode = lambda v: torch.full((v.shape[0], *SHAPE), 7.0)     # noqa: E731
-    stats = fill_cache(Pixels(), cache, SHAPE, encode, batch_size=2, num_workers=0, device=torch.device("cpu"))
+    stats = fill_split(cache, split, encode, batch_size=2, num_workers=0, collate_fn=None,
+                       device=torch.device("cpu"))
     assert stats["missing"] == 1 and stats["written"] == 1
     assert np.array_equal(cache.load(video, SHAPE), np.full(SHAPE, 7.0, dtype=np.float32))
 
 
 def _writer(args):
     cache_dir, video, value = args
-    cache = FrameFeatureCache(Path(cache_dir), {"k": 1})
+    cache = FeatureStore(Path(cache_dir), {"k": 1})
     for _ in range(30):
         cache.save(Path(video), torch.full(SHAPE, float(value)))
 
@@ -76,7 +78,7 @@ def test_concurrent_writers_leave_one_valid_entry(tmp_path):
     video = _video(tmp_path)
     with mp.get_context("spawn").Pool(2) as pool:
         pool.map(_writer, [(str(tmp_path / "cache"), str(video), 1), (str(tmp_path / "cache"), str(video), 2)])
-    cache = FrameFeatureCache(tmp_path / "cache", {"k": 1})
+    cache = FeatureStore(tmp_path / "cache", {"k": 1})
     loaded = cache.load(video, SHAPE)
     assert loaded is not None and len(set(loaded.ravel().tolist())) == 1 and loaded.ravel()[0] in (1.0, 2.0)
     assert [p.name for p in cache.dir.iterdir() if p.suffix == ".tmp"] == []

@@ -229,6 +229,7 @@ def backbone_cfg() -> dict:
 
 def test_datamodule_splits_and_batches(tiny_ucf):
     dm = VideoDataModule(dataset_cfg(tiny_ucf), backbone_cfg(), seed=0)
+    dm.setup("fit")
     assert dm.class_names == ["apply eye makeup", "yo yo"] and dm.raw_class_names == ["ApplyEyeMakeup", "YoYo"]
     assert (dm.num_train, dm.num_val, dm.num_test) == (4, 2, 3)              # 1 of 3 train groups per class
     train_groups = {(r.label, r.group) for r in dm.train_records}
@@ -262,19 +263,25 @@ def test_datamodule_few_shot_loader_options_and_no_test_split(tiny_ucf, tmp_path
     cfg = dataset_cfg(tiny_ucf, format="list", train_list=str(train_list), val_list=None, test_list=None,
                       class_names_file=str(names), k_train=1, k_val=1, pin_memory=False, num_workers=1)
     dm = VideoDataModule(cfg, backbone_cfg(), seed=0)
+    dm.setup("fit")
     assert (dm.num_train, dm.num_val, dm.num_test) == (2, 2, 0)
     assert not dm.has_test and not is_overridden("test_dataloader", dm)
     loader = dm.train_dataloader()
     assert loader.num_workers == 1 and loader.persistent_workers and loader.prefetch_factor == 2
     assert sorted(b for batch in loader for b in batch["label"].tolist()) == [0, 1]   # through a worker
-    serial = VideoDataModule({**cfg, "num_workers": 0}, backbone_cfg(), seed=0).val_dataloader()
+    serial_dm = VideoDataModule({**cfg, "num_workers": 0}, backbone_cfg(), seed=0)
+    serial_dm.setup("fit")
+    serial = serial_dm.val_dataloader()
     assert not serial.persistent_workers and serial.prefetch_factor is None and not serial.pin_memory
 
 
 def test_datamodule_missing_root_and_generation(tmp_path, tiny_ucf, monkeypatch):
     missing = tmp_path / "nowhere"
+    unprepared = VideoDataModule(dataset_cfg(missing), backbone_cfg(), seed=0)  # reads nothing yet
+    unprepared.prepare_data()                                                  # generation is off: nothing made
     with pytest.raises(UserError, match=f"dataset root {missing} does not exist; download UCF101.rar"):
-        VideoDataModule(dataset_cfg(missing), backbone_cfg(), seed=0)
+        unprepared.setup("fit")                                                # the index is read on first use
+    assert not missing.exists()
 
     import shutil
 
@@ -290,6 +297,9 @@ def test_datamodule_missing_root_and_generation(tmp_path, tiny_ucf, monkeypatch)
     monkeypatch.setattr(make_synthetic, "make_action_dataset", fake_make_action_dataset)
     synthetic = section("dataset", ["dataset=synthetic"])["synthetic"]
     dm = VideoDataModule(dataset_cfg(missing, generate_if_missing=True, synthetic=synthetic), backbone_cfg(), 0)
+    assert calls == [] and not missing.exists()                               # Lightning's place: prepare_data
+    dm.prepare_data()
+    dm.prepare_data()                                                          # idempotent: the set exists now
     assert calls == [synthetic] and set(synthetic) == {"seed", "groups", "clips_per_group", "num_frames",
                                                        "width", "height"}
     assert dm.num_classes == 2 and missing.is_dir()

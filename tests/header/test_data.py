@@ -132,7 +132,8 @@ def test_augmentation_is_identical_for_every_frame(tmp_path):
 def _dataset_cfg(train: Path, val: Path, **over) -> dict:
     return {"train_csv": str(train), "val_csv": str(val), "num_frames": 4, "input_size": 16, "augment": False,
             "flip_prob": 0.5, "color_jitter": JITTER, "balanced_sampling": False, "batch_size": 4,
-            "val_batch_size": 4, "num_workers": 0, "check_clips": True, "max_bad_fraction": 0.1, **over}
+            "val_batch_size": 4, "num_workers": 0, "check_clips": True, "max_bad_fraction": 0.1,
+            "generate_if_missing": False, **over}
 
 
 def test_balanced_sampling_draws_headers_half_the_time(tmp_path):
@@ -199,3 +200,19 @@ def test_synthetic_header_set_is_generated_and_split_by_match(tmp_path, monkeypa
     assert len(table.rows) == len(val) and all(Path(f).is_file() for f in table.rows["file"])
     with pytest.raises(UserError, match="train.csv"):
         ensure_synthetic_header_data({**dataset, "train_csv": str(tmp_path / "elsewhere" / "t.csv")})
+
+
+def test_datamodule_generates_the_synthetic_set_in_prepare_data(tmp_path):
+    root = tmp_path / "synthetic" / "header"
+    synthetic = {"num_clips": 24, "num_frames": 8, "size": 32, "positive_fraction": 0.25, "seed": 0, "val_split": 0.25}
+    dataset = _dataset_cfg(root / "train.csv", root / "val.csv", generate_if_missing=True, root=str(root),
+                           synthetic=synthetic)
+    dm = HeaderDataModule(dataset, mean=MEAN, std=STD)
+    assert not root.exists()  # constructing reads and writes nothing: Lightning's place is prepare_data
+    dm.prepare_data()
+    written = {p.name: p.stat().st_mtime_ns for p in root.iterdir()}
+    dm.prepare_data()  # idempotent: the set is complete
+    assert {p.name: p.stat().st_mtime_ns for p in root.iterdir()} == written
+    assert sum(dm.class_counts) + len(dm.val_table.rows) == 24 and dm.class_counts[1] > 0
+    dm.setup("fit")
+    assert len(dm.train_set) == sum(dm.class_counts) and len(dm.val_set) == len(dm.val_table.rows)

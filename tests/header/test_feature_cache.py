@@ -8,9 +8,9 @@ import torch
 from torchvision import tv_tensors
 
 from src.core.errors import UserError
-from src.header.data.cached_features import HeaderCachedFeatureDataset
+from src.core.feature_cache.callback import FeatureCaching
+from src.core.feature_cache.dataset import CachedFeatureDataset
 from src.header.data.dataset import HeaderClipDataset
-from src.header.feature_cache import ClipFeatureCaching
 from src.header.task import build
 from tests.header.clip_sets import train_val_csvs
 
@@ -55,12 +55,12 @@ def _entries(tmp_path: Path) -> dict[str, int]:
 @pytest.mark.parametrize("backbone", [["backbone=csn_tiny"], VMAE_TINY], ids=["csn", "vmae"])
 def test_cached_logits_equal_the_full_forward_on_the_same_clips(compose, tiny_header_run, tmp_path, backbone):
     parts = _parts(compose, tiny_header_run, tmp_path, [*backbone, "finetune=frozen", "dataset.feature_cache=auto"])
-    assert any(isinstance(c, ClipFeatureCaching) for c in parts.callbacks)
+    assert any(isinstance(c, FeatureCaching) for c in parts.callbacks)
     keys = _fit(parts)  # one epoch: the head (and VideoMAE's pool LayerNorm) moved away from their initial values
     assert keys == {"train": {"features", "label", "row_idx"}, "val": {"features", "label", "row_idx"}}
     datamodule, module = parts.datamodule, parts.module.eval()
-    assert isinstance(datamodule.train_set, HeaderCachedFeatureDataset)
-    assert isinstance(datamodule.val_set, HeaderCachedFeatureDataset)
+    assert isinstance(datamodule.train_set, CachedFeatureDataset)
+    assert isinstance(datamodule.val_set, CachedFeatureDataset)
     pixels = HeaderClipDataset(datamodule.val_table.rows, num_frames=datamodule.cfg["num_frames"],
                                transform=datamodule.val_transform)
     with torch.no_grad():
@@ -125,10 +125,10 @@ def test_read_mode_without_a_cache_is_a_user_error(compose, tiny_header_run, tmp
 
 def test_the_cache_is_ignored_unless_frozen_and_bad_modes_are_user_errors(compose, tiny_header_run, tmp_path, caplog):
     parts = _parts(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", "finetune=full", "dataset.feature_cache=auto"])
-    assert not any(isinstance(c, ClipFeatureCaching) for c in parts.callbacks)
+    assert not any(isinstance(c, FeatureCaching) for c in parts.callbacks)
     assert "dataset.feature_cache=auto ignored" in caplog.text
     off = _parts(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", "finetune=frozen"], run_name="off")  # the default is "off"
-    assert not any(isinstance(c, ClipFeatureCaching) for c in off.callbacks)
+    assert not any(isinstance(c, FeatureCaching) for c in off.callbacks)
     with pytest.raises(UserError, match="dataset.feature_cache=sometimes: choose one of off, auto, write, read"):
         _parts(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=sometimes"])
 

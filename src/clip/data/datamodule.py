@@ -1,12 +1,15 @@
 """task=clip data: the resolved `cfg.dataset` + `cfg.backbone` sections -> train / val / test video loaders.
 
-The index is read in __init__ (cheap: file lists, no decoding), so a missing dataset fails before any model is
-built and `class_names` exist right after construction. Splits: train = the official train list minus a
-`val_fraction` hold-out by group (no actor/scene in both), val = that hold-out, unless the dataset has its own
-validation split (a list file's val list, Kinetics' val folder); test = the official test split. Then
-`k_train` / `k_val` videos per class are drawn with the run seed.
+`prepare_data()` makes the synthetic set when `dataset.generate_if_missing` is on and the root is absent. The index
+is read on first use (cheap: file lists, no decoding): the builder reads `class_names` right after prepare_data,
+so a missing dataset fails before any model is built. `setup()` builds the datasets. Splits: train = the official
+train list minus a `val_fraction` hold-out by group (no actor/scene in both), val = that hold-out, unless the
+dataset has its own validation split (a list file's val list, Kinetics' val folder); test = the official test
+split. Then `k_train` / `k_val` videos per class are drawn with the run seed.
 """
 import logging
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -25,40 +28,61 @@ from src.core.errors import UserError
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class VideoSplits:
+    """The videos of each split, after the hold-out and few-shot draws, and the class names."""
+    raw_class_names: list[str]
+    train: list[VideoRecord]
+    val: list[VideoRecord]
+    test: list[VideoRecord]
+    val_source: str
+
+
 class VideoDataModule(pl.LightningDataModule):
     def __init__(self, dataset: dict, backbone: dict, seed: int):
         super().__init__()
         self.dataset_cfg, self.backbone_cfg, self.seed = dict(dataset), dict(backbone), seed
+        self.sampler = FrameSampler(dataset["num_frames"], dataset["num_temporal_views"], dataset["frame_interval"])
+        self.train_set = self.val_set = self.test_set = None  # built by setup(); cached features via use_cached()
+
+    def prepare_data(self) -> None:
+        """Make the synthetic set if configured and missing. Idempotent and safe to run in several processes at
+        once (built in a temp folder, then renamed), which the builders rely on (see src/clip/task.py)."""
         generate_if_missing(self.dataset_cfg)
-        index = read_index(self.dataset_cfg)
-        self.raw_class_names: list[str] = list(index.class_names)
-        self.class_names: list[str] = prompt_names(self.raw_class_names)     # prompt text
+
+    @cached_property
+    def splits(self) -> VideoSplits:
+        """Read once, on first use (after prepare_data)."""
+        dataset, seed = self.dataset_cfg, self.seed
+        index = read_index(dataset)
         if index.val is None:
             train, val = group_holdout(index.train, dataset["val_fraction"], seed)
-            self.val_source = f"{dataset['val_fraction']:.0%} of the train list, held out by group"
+            val_source = f"{dataset['val_fraction']:.0%} of the train list, held out by group"
         else:
-            train, val = index.train, index.val
-            self.val_source = "the dataset's validation split"
-        self.train_records: list[VideoRecord] = k_per_class(train, dataset["k_train"], seed)
-        self.val_records: list[VideoRecord] = k_per_class(val, dataset["k_val"], seed)
-        self.test_records: list[VideoRecord] = list(index.test)
-        for split, records in (("train", self.train_records), ("val", self.val_records)):
+            train, val, val_source = index.train, index.val, "the dataset's validation split"
+        splits = VideoSplits(list(index.class_names), k_per_class(train, dataset["k_train"], seed),
+                             k_per_class(val, dataset["k_val"], seed), list(index.test), val_source)
+        for split, records in (("train", splits.train), ("val", splits.val)):
             if not records:
                 raise UserError(f"dataset {dataset['name']}: the {split} split is empty; check dataset.root "
                                 f"({dataset['root']}), the split lists and dataset.val_fraction")
         log.info("%s: %d classes; %d train videos (k_train=%s), %d val (%s, k_val=%s), %d test",
-                 dataset["name"], len(self.class_names), len(self.train_records), dataset["k_train"],
-                 len(self.val_records), self.val_source, dataset["k_val"], len(self.test_records))
-
-        self.sampler = sampler = FrameSampler(dataset["num_frames"], dataset["num_temporal_views"],
-                                              dataset["frame_interval"])
-        self.train_set = VideoClipDataset(self.train_records, sampler, self._transform(train=True), True, seed)
-        self.val_set = VideoClipDataset(self.val_records, sampler, self._transform(train=False), False, seed)
-        self.test_set = VideoClipDataset(self.test_records, sampler, self._transform(train=False), False, seed)
+                 dataset["name"], len(splits.raw_class_names), len(splits.train), dataset["k_train"],
+                 len(splits.val), val_source, dataset["k_val"], len(splits.test))
         # Lightning runs a test loop only when `test_dataloader` is defined: define it only with a test split.
-        self.has_test = bool(self.test_records)
-        if self.has_test:
+        if splits.test:
             self.test_dataloader = self._test_dataloader
+        return splits
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return  # built once: a later stage (test after fit) keeps the datasets, cached ones included
+        self.train_set = self._pixels(self.train_records, train=True)
+        self.val_set = self._pixels(self.val_records, train=False)
+        self.test_set = self._pixels(self.test_records, train=False)
+
+    def _pixels(self, records: list[VideoRecord], train: bool) -> VideoClipDataset:
+        return VideoClipDataset(records, self.sampler, self._transform(train=train), train, self.seed)
 
     # --------------------------------------------------------------------------------- frame-feature cache
     def cacheable_sets(self, include_train: bool) -> dict[str, VideoClipDataset]:
@@ -67,14 +91,16 @@ class VideoDataModule(pl.LightningDataModule):
         Training is cacheable only without augmentation, and then uses the evaluation's centred sampling and a
         centre crop (no temporal jitter): the price of encoding each training video once.
         """
-        sets = {"val": self.val_set, **({"test": self.test_set} if self.has_test else {})}
+        sets = {"val": self._pixels(self.val_records, train=False)}
+        if self.has_test:
+            sets["test"] = self._pixels(self.test_records, train=False)
         if include_train:
             sets["train"] = VideoClipDataset(self.train_records, self.sampler, self._transform(train=True), False,
                                              self.seed)
         return sets
 
-    def use_dataset(self, split: str, dataset) -> None:
-        """Serve `split` from another dataset (e.g. cached features) from the next dataloader on."""
+    def use_cached(self, split: str, dataset) -> None:
+        """Serve `split` from `dataset` (its cached features) from the next dataloader on."""
         setattr(self, f"{split}_set", dataset)
 
     # ---------------------------------------------------------------------------------------------- loaders
@@ -112,6 +138,35 @@ class VideoDataModule(pl.LightningDataModule):
                               crop_scale=cfg["crop_scale"], color_jitter=cfg["color_jitter"])
 
     # ------------------------------------------------------------------------------------------- description
+    @property
+    def raw_class_names(self) -> list[str]:
+        return self.splits.raw_class_names
+
+    @property
+    def class_names(self) -> list[str]:
+        """Prompt text ("ApplyEyeMakeup" -> "apply eye makeup")."""
+        return prompt_names(self.splits.raw_class_names)
+
+    @property
+    def train_records(self) -> list[VideoRecord]:
+        return self.splits.train
+
+    @property
+    def val_records(self) -> list[VideoRecord]:
+        return self.splits.val
+
+    @property
+    def test_records(self) -> list[VideoRecord]:
+        return self.splits.test
+
+    @property
+    def val_source(self) -> str:
+        return self.splits.val_source
+
+    @property
+    def has_test(self) -> bool:
+        return bool(self.splits.test)
+
     @property
     def num_classes(self) -> int:
         return len(self.class_names)

@@ -1,9 +1,11 @@
 """The task=header LightningDataModule: train/val CSVs of `.npy` clips -> batches of (B, 3, T, S, S) clips.
 
-Both CSVs are read and checked when the datamodule is built (in the main process, before the Trainer starts),
-so bad input is one clear error instead of a crash inside a DataLoader worker.
+`prepare_data()` makes the synthetic set when configured; both CSVs are read and checked on first use (the builder
+reads `class_counts` before it builds the module, in the main process, before the Trainer starts), so bad input
+is one clear error instead of a crash inside a DataLoader worker.
 """
 import logging
+from functools import cached_property
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -46,18 +48,35 @@ class HeaderDataModule(pl.LightningDataModule):
             if dataset[key] is None:
                 raise UserError(f"dataset.{key} is not set; pass dataset.{key}=<csv> (make train.csv/val.csv with "
                                 f"`python -m data_tools.split_dataset`), or use dataset=header_synthetic")
-        read = dict(check_clips=dataset["check_clips"], max_bad_fraction=dataset["max_bad_fraction"])
-        self.train_table: HeaderTable = read_header_csv(Path(dataset["train_csv"]), **read)
-        self.val_table: HeaderTable = read_header_csv(Path(dataset["val_csv"]), **read)
         self.train_transform = build_clip_transform(
             input_size=dataset["input_size"], augment=dataset["augment"], flip_prob=dataset["flip_prob"],
             color_jitter=dataset["color_jitter"], mean=mean, std=std)
         self.val_transform = build_clip_transform(
             input_size=dataset["input_size"], augment=False, flip_prob=0.0, color_jitter={}, mean=mean, std=std)
-        counts = self.train_table.class_counts
-        if min(counts) == 0:
-            log.warning("%s has no %s clips: the classifier cannot learn that class", dataset["train_csv"],
-                        "header" if counts[1] == 0 else "non-header")
+        self.train_set = self.val_set = None  # built by setup(); cached features via use_cached()
+
+    def prepare_data(self) -> None:
+        """dataset.generate_if_missing: make the synthetic clips and their split when the CSVs are missing.
+        Idempotent and safe to run in several processes at once (see src/header/task.py)."""
+        if self.cfg["generate_if_missing"]:
+            ensure_synthetic_header_data(self.cfg)
+
+    @cached_property
+    def train_table(self) -> HeaderTable:
+        """Read and checked on first use (after prepare_data), in the main process: bad input is one clear error
+        instead of a crash inside a DataLoader worker."""
+        table = read_header_csv(Path(self.cfg["train_csv"]), **self._read_options())
+        if min(table.class_counts) == 0:
+            log.warning("%s has no %s clips: the classifier cannot learn that class", self.cfg["train_csv"],
+                        "header" if table.class_counts[1] == 0 else "non-header")
+        return table
+
+    @cached_property
+    def val_table(self) -> HeaderTable:
+        return read_header_csv(Path(self.cfg["val_csv"]), **self._read_options())
+
+    def _read_options(self) -> dict:
+        return dict(check_clips=self.cfg["check_clips"], max_bad_fraction=self.cfg["max_bad_fraction"])
 
     @property
     def class_counts(self) -> list[int]:
@@ -73,9 +92,22 @@ class HeaderDataModule(pl.LightningDataModule):
         }
 
     def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return  # built once: a later stage keeps the datasets, cached ones included
         frames = self.cfg["num_frames"]
         self.train_set = HeaderClipDataset(self.train_table.rows, num_frames=frames, transform=self.train_transform)
         self.val_set = HeaderClipDataset(self.val_table.rows, num_frames=frames, transform=self.val_transform)
+
+    def cacheable_sets(self) -> dict[str, HeaderClipDataset]:
+        """Train and val clips under the evaluation transform: what a frozen backbone's feature cache holds
+        (training then loses its augmentation)."""
+        frames = self.cfg["num_frames"]
+        return {split: HeaderClipDataset(table.rows, num_frames=frames, transform=self.val_transform)
+                for split, table in (("train", self.train_table), ("val", self.val_table))}
+
+    def use_cached(self, split: str, dataset) -> None:
+        """Serve `split` from `dataset` (its cached features) from the next dataloader on."""
+        setattr(self, f"{split}_set", dataset)
 
     def train_dataloader(self) -> DataLoader:
         sampler = None
