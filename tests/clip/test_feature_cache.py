@@ -84,6 +84,7 @@ def test_concurrent_writers_leave_one_valid_entry(tmp_path):
 
 
 def test_cached_features_give_the_same_logits(tmp_path):
+    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     from src.clip.feature_cache import encode_videos
@@ -93,7 +94,8 @@ def test_cached_features_give_the_same_logits(tmp_path):
     repo = Path(__file__).resolve().parents[2]
     backbone = OmegaConf.to_container(OmegaConf.merge(OmegaConf.load(repo / "conf/backbone/clip_b16.yaml"),
                                                       OmegaConf.load(repo / "conf/backbone/clip_tiny.yaml")))
-    method = OmegaConf.to_container(OmegaConf.load(repo / "conf/method/video_coop.yaml"))
+    with initialize_config_dir(config_dir=str(repo / "conf"), version_base="1.3"):  # video_coop over _base.yaml
+        method = OmegaConf.to_container(compose("train", overrides=["method=video_coop"]).method, resolve=True)
     torch.manual_seed(0)
     clip, tokenizer = load_clip(backbone)
     model = build_method(method, clip, tokenizer, ["a", "b", "c"], num_frames=4).eval()
@@ -109,7 +111,7 @@ def test_cached_and_uncached_runs_validate_the_same(synthetic_root, tmp_path):
     results = {}
     for mode in ("off", "auto"):
         proc = run_cli(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *TINY_CLIP_RUN,
-                        "trainer.max_epochs=1", "method.lr=0", "method.min_lr=0", f"run_id={mode}",
+                        "trainer.max_epochs=1", "optimizer.lr=0", "scheduler.eta_min=0", f"run_id={mode}",
                         f"dataset.feature_cache={mode}", "task.test_after_fit=false"], tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
         results[mode] = json.loads((tmp_path / f"models/video_coop/ucf101/{mode}/validation_results.json").read_text())

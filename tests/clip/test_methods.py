@@ -1,10 +1,13 @@
 """The five prompt methods on a tiny random-init CLIP: what learns, what stays frozen, and each method's fix."""
+import functools
 import json
+from pathlib import Path
 
 import open_clip
 import pytest
 import torch
 import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from src.clip.models.layers.frame_summary import FrameSummary
@@ -41,6 +44,13 @@ def _yaml(path: str) -> dict:
     return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
 
 
+@functools.cache
+def _method_yaml(name: str) -> dict:
+    """conf/method/<name>.yaml as Hydra composes it (over conf/method/_base.yaml): the `method` section."""
+    with initialize_config_dir(config_dir=str(Path("conf").resolve()), version_base="1.3"):
+        return OmegaConf.to_container(compose("train", overrides=[f"method={name}"]).method, resolve=True)
+
+
 def make_clip(**model_overrides) -> tuple[torch.nn.Module, object]:
     cfg = _yaml("conf/backbone/clip_tiny.yaml")["model_cfg"]
     for tower, values in model_overrides.items():
@@ -53,7 +63,7 @@ def make_clip(**model_overrides) -> tuple[torch.nn.Module, object]:
 
 
 def method_cfg(name: str, **overrides) -> dict:
-    return {**_yaml(f"conf/method/{name}.yaml"), **TINY, **overrides}
+    return {**_method_yaml(name), **TINY, **overrides}
 
 
 def build(name: str, clip_tok=None, classes=CLASSES, num_frames=T, seed=0, **overrides):
@@ -136,7 +146,7 @@ def test_yaml_defaults_run_on_a_twelve_layer_clip(name):
     clip, tok = make_clip(vision_cfg={"layers": 12, "width": 96, "head_width": 32},
                           text_cfg={"layers": 12, "width": 96, "heads": 2})
     torch.manual_seed(0)
-    model = METHODS[name](clip, tok, CLASSES, _yaml(f"conf/method/{name}.yaml"), 8).train()
+    model = METHODS[name](clip, tok, CLASSES, _method_yaml(name), 8).train()
     loss = F.cross_entropy(model(videos(b=1, t=8)), torch.tensor([1])) + model.extra_loss()
     loss.backward()
     assert torch.isfinite(loss)

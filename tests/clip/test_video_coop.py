@@ -1,9 +1,11 @@
 """video_coop on a tiny random CLIP: pooling, what a training step changes, overfitting, views, learned state."""
+import functools
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from src.clip.models.backbone import load_clip
@@ -25,10 +27,15 @@ def tiny_clip(seed: int = 0):
     return load_clip(cfg)
 
 
+@functools.cache
+def _composed(group: str, choice: str) -> dict:
+    """One config section as Hydra composes it (conf/method/video_coop.yaml over _base.yaml; the optimizer)."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return OmegaConf.to_container(compose("train", overrides=[f"method={choice}"])[group], resolve=True)
+
+
 def method_cfg(**overrides) -> dict:
-    cfg = OmegaConf.to_container(OmegaConf.load(CONF / "method" / "video_coop.yaml"))
-    cfg.update(overrides)
-    return cfg
+    return {**_composed("method", "video_coop"), **overrides}
 
 
 def build(names=("jump", "run"), seed: int = 0, **overrides) -> VideoCoOp:
@@ -56,17 +63,17 @@ def sgd_step(model, videos, labels, lr):
 # ---- pooling ------------------------------------------------------------------------------------------------
 def test_mean_and_max_pooling_values():
     frames = torch.tensor([[[1.0, -2.0], [3.0, 0.0], [-1.0, 5.0]]])          # (1, T=3, E=2)
-    assert torch.equal(build_pooling("mean", 2, 3, 1)(frames), torch.tensor([[1.0, 1.0]]))
-    assert torch.equal(build_pooling("max", 2, 3, 1)(frames), torch.tensor([[3.0, 5.0]]))
+    assert torch.equal(build_pooling("mean", 2, 3, 1, 0.02)(frames), torch.tensor([[1.0, 1.0]]))
+    assert torch.equal(build_pooling("max", 2, 3, 1, 0.02)(frames), torch.tensor([[3.0, 5.0]]))
     with pytest.raises(UserError, match="method.pooling"):
-        build_pooling("median", 2, 3, 1)
+        build_pooling("median", 2, 3, 1, 0.02)
     with pytest.raises(UserError, match="pool_heads"):
-        build_pooling("attention", 6, 3, 4)
+        build_pooling("attention", 6, 3, 4, 0.02)
 
 
 def test_attention_pooling_depends_on_frame_order_and_is_learnable():
     torch.manual_seed(0)
-    pooling = build_pooling("attention", 8, 4, 2)
+    pooling = build_pooling("attention", 8, 4, 2, 0.02)
     frames = torch.randn(3, 4, 8)
     out = pooling(frames)
     assert out.shape == (3, 8)
@@ -106,7 +113,7 @@ def test_learn_just_pooling_keeps_the_context():
 def test_loss_falls_when_overfitting_eight_videos():
     model = build().train()
     videos, labels = distinct_videos(8), torch.tensor([0, 1] * 4)
-    lr = method_cfg()["lr"]                                    # the configured optimiser settings
+    lr = _composed("optimizer", "video_coop")["lr"]            # the configured optimiser settings
     losses = [sgd_step(model, videos, labels, lr) for _ in range(30)]
     assert losses[-1] < 0.6 * losses[0], losses
     with torch.no_grad():
