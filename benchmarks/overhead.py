@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> dict:
     modules = {}
     for variant, module_class in (("lightning", ClipVideoModule), ("lightning_without_log", ClipVideoModuleWithoutLog)):
         torch.manual_seed(cfg["seed"])  # the same clip_tiny / --random-init weights and prompt context for both
-        modules[variant] = module_class(cfg, class_names(args.classes))
+        modules[variant] = module_class.from_config(cfg, class_names(args.classes))
     batches = make_batches(cfg, args.batches, args.classes, device)
     loader = DataLoader(CycledBatches(batches, args.warmup + args.steps), batch_size=None, num_workers=0)
     optimizer = bare_optimizer(modules["lightning"], cfg)

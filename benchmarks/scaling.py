@@ -15,6 +15,7 @@ import logging
 import warnings
 from pathlib import Path
 
+import hydra
 import torch
 import torch.nn.functional as F
 
@@ -45,7 +46,7 @@ class Setting:
         self.model: ClipVideoClassifier = build_method(method, clip, tokenizer, class_names(num_classes), num_frames)
         self.model.to(device).train()
         self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(self.params, lr=method["lr"], weight_decay=method["weight_decay"])
+        self.optimizer = hydra.utils.instantiate(cfg["optimizer"])(params=self.params)   # the run's optimizer
         self.clip_val = cfg["trainer"]["gradient_clip_val"]
         B, V = dataset["batch_size"], dataset["num_temporal_views"] * dataset["num_spatial_views"]
         gen = torch.Generator().manual_seed(cfg["seed"])

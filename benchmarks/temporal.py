@@ -1,7 +1,7 @@
 """Which CLIP methods model time: every method on the synthetic set's motion-only classes, one fixed budget.
 
     python -m benchmarks.temporal                                   # all rows below (CPU: 6–8 minutes on 2 shared cores)
-    python -m benchmarks.temporal --methods video_coop_mean vita --override method.epochs=2
+    python -m benchmarks.temporal --methods video_coop_mean vita --override trainer.max_epochs=2
 
 Data: the synthetic action set (data_tools/make_synthetic.py; generated under data/ when missing) restricted to
 its MOTION_PAIRS: moving left / moving right and growing / shrinking. The two members of a pair draw their frames
@@ -145,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--methods", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
                         help="rows to run (default: all)")
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
-                        help="a Hydra override applied to every row (e.g. method.epochs=2); repeatable")
+                        help="a Hydra override applied to every row (e.g. trainer.max_epochs=2); repeatable")
     # One thread: on a shared 2-core machine torch's default pool oversubscribes the cores, and every small
     # matmul of the tiny CLIP then waits on the others' jobs (measured: a (1088, 96) linear 1.3 ms -> 33 ms).
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0 = torch's default)")
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 def _settings(cfg: DictConfig, num_videos: int, overrides: list[str]) -> dict:
     return {"experiment": EXPERIMENT, "overrides": list(overrides), "backbone": cfg.backbone.name,
-            "epochs": cfg.method.epochs, "lr": cfg.method.lr, "batch_size": cfg.dataset.batch_size,
+            "epochs": cfg.trainer.max_epochs, "lr": cfg.optimizer.lr, "batch_size": cfg.dataset.batch_size,
             "frames": cfg.dataset.num_frames, "seed": cfg.seed, "val_fraction": cfg.dataset.val_fraction,
             "videos": num_videos, "synthetic": OmegaConf.to_container(cfg.dataset.synthetic, resolve=True)}
 

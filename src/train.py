@@ -51,9 +51,9 @@ def train(cfg: DictConfig) -> dict:
     if os.environ.get(RUN_DIR_ENV) and int(os.environ.get("LOCAL_RANK", "0")) > 0:
         with open_dict(cfg):  # strategy=ddp re-runs this command per rank: every rank writes to rank 0's folder
             cfg.run_dir = os.environ[RUN_DIR_ENV]
+    apply_aliases(cfg)  # before resolving: keys that follow trainer.max_epochs (scheduler.T_max, …) see the alias
     OmegaConf.resolve(cfg)  # once: fixes the run folder's timestamp for the whole run
     os.environ[RUN_DIR_ENV] = str(cfg.run_dir)
-    apply_aliases(cfg)
     pl.seed_everything(cfg.seed, workers=True)
 
     parts = hydra.utils.get_method(cfg.task.builder)(cfg)
@@ -83,10 +83,16 @@ def _print_summary(summary: dict) -> None:
     Console().print(table)
 
 
+def optimized_metric(cfg: DictConfig, summary: dict) -> float | None:
+    """The figure a sweeper optimises (Optuna): the run summary's `task.optimize_metric` (None off rank zero)."""
+    value = summary.get(cfg.task.optimize_metric)
+    return None if value is None else float(value)
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")  # absolute: works under -m and in-process
-def hydra_main(cfg: DictConfig) -> None:
+def hydra_main(cfg: DictConfig) -> float | None:
     try:
-        train(cfg)
+        return optimized_metric(cfg, train(cfg))
     except UserError as err:  # bad input: one line, exit 2, no traceback
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -22,28 +22,30 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = 1
 
 
-def checkpoint_payload(module, epoch: int, val_top1: float) -> dict:
+def checkpoint_payload(weights: dict, config: dict, class_names: list[str], epoch: int, val_top1: float) -> dict:
     """What checkpoint.pth holds: tensors + plain metadata only (loads with weights_only=True)."""
-    cfg = module.hparams.cfg
     return {
         "format": CHECKPOINT_FORMAT,
-        "state_dict": {k: v.detach().cpu().clone() for k, v in module.model.trainable_state_dict().items()},
+        "state_dict": {k: v.detach().cpu().clone() for k, v in weights.items()},
         "meta": {
-            "method": cfg["method"]["name"],
-            "backbone": {"name": cfg["backbone"]["name"], "pretrained": cfg["backbone"]["pretrained"]},
-            "dataset": cfg["dataset"]["name"],
-            "class_names": list(module.hparams.class_names),
+            "method": config["method"]["name"],
+            "backbone": {"name": config["backbone"]["name"], "pretrained": config["backbone"]["pretrained"]},
+            "dataset": config["dataset"]["name"],
+            "class_names": list(class_names),
             "epoch": epoch,
             "val_top1": val_top1,
-            "config": cfg,
+            "config": config,
         },
     }
 
 
 class ClipRunArtifacts(pl.Callback):
-    def __init__(self, run_dir: Path, config: dict, data_description: dict):
+    """Writes the run folder from the module's `ClipEpochResult`s (src.core.epoch_result: `on_epoch_result`)."""
+
+    def __init__(self, run_dir: Path, config: dict, class_names: list[str], data_description: dict):
         self.run_dir = Path(run_dir)
         self.config = config
+        self.class_names = list(class_names)
         self.data = data_description
         self.records: list[dict] = []
         self.best_top1 = float("-inf")
@@ -63,42 +65,39 @@ class ClipRunArtifacts(pl.Callback):
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._epoch_start = time.monotonic()
 
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        train = pl_module.train_epoch_figures()  # collective: every rank calls it
-        val = pl_module.last_eval.get("val")
-        if val is None or val["epoch"] != trainer.current_epoch:
-            val = None  # no validation this epoch
+    def on_epoch_result(self, trainer, result) -> None:
         if not trainer.is_global_zero:
             return
+        if result.stage == "fit":
+            self._fit_epoch(trainer, result)
+        elif result.stage == "validate":  # validate_only runs (no fit): the validation pass is the result
+            write_json(self.run_dir / "validation_results.json", self._results(result.eval, "val"))
+        elif result.stage == "test":
+            write_json(self.run_dir / "test_results.json", self._results(result.eval, "test"))
+
+    def _fit_epoch(self, trainer, result) -> None:
+        val = result.eval
         record = {
-            "epoch": trainer.current_epoch,
+            "epoch": result.epoch,
             "optimizer_steps": trainer.global_step,  # cumulative; accumulation makes it batches / accumulate
-            **train,
+            **result.train,
             "val_loss": val["loss"] if val else None,
             "val_top1": val["top1"] if val else None,
             "val_top5": val["top5"] if val else None,
-            "lr": trainer.optimizers[0].param_groups[0]["lr"],
+            "lr": result.lr,
             "seconds": round(time.monotonic() - self._epoch_start, 3),
         }
         self.records.append(record)
         write_json(self.run_dir / "training_log.json", self.records)
         if val and val["top1"] > self.best_top1:
             self.best_top1 = val["top1"]
-            save_torch(self.run_dir / "checkpoint.pth", checkpoint_payload(pl_module, trainer.current_epoch, val["top1"]))
-            write_json(self.run_dir / "validation_results.json", self._results(pl_module, val, "val"))
-            log.info("epoch %d: new best val top-1 %.4f -> %s", trainer.current_epoch, val["top1"], self.run_dir)
+            save_torch(self.run_dir / "checkpoint.pth",
+                       checkpoint_payload(result.weights, self.config, self.class_names, result.epoch, val["top1"]))
+            write_json(self.run_dir / "validation_results.json", self._results(val, "val"))
+            log.info("epoch %d: new best val top-1 %.4f -> %s", result.epoch, val["top1"], self.run_dir)
 
-    def on_validation_end(self, trainer, pl_module) -> None:
-        # `validate_only` runs (no fit): the validation pass is the result.
-        if trainer.state.fn == "validate" and trainer.is_global_zero:
-            write_json(self.run_dir / "validation_results.json", self._results(pl_module, pl_module.last_eval["val"], "val"))
-
-    def on_test_end(self, trainer, pl_module) -> None:
-        if trainer.is_global_zero:
-            write_json(self.run_dir / "test_results.json", self._results(pl_module, pl_module.last_eval["test"], "test"))
-
-    def _results(self, pl_module, figures: dict, split: str) -> dict:
-        names = list(pl_module.hparams.class_names)
+    def _results(self, figures: dict, split: str) -> dict:
+        names = self.class_names
         return {
             "split": split,
             "best_epoch": figures["epoch"],

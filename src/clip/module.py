@@ -1,9 +1,12 @@
 """LightningModule for task=clip: a frozen CLIP + one of the six prompt-tuning methods, as a video classifier."""
 import logging
+from dataclasses import dataclass
 
+import hydra
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.trainer.states import TrainerFn
 from torch import nn
 from torchmetrics import MeanMetric, MetricCollection, SumMetric
 from torchmetrics.classification import (
@@ -18,6 +21,7 @@ from src.clip.models.backbone import load_clip
 from src.clip.models.registry import build_method
 from src.clip.text_window import TextFeatureWindow
 from src.clip.videomix import soft_cross_entropy, videomix
+from src.core.epoch_result import EpochResult, publish
 from src.core.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -41,26 +45,44 @@ def eval_metrics(num_classes: int) -> MetricCollection:
     )
 
 
+@dataclass(frozen=True)
+class ClipEpochResult(EpochResult):
+    """What a finished pass hands the artifact writers (src.core.epoch_result). `weights`: the method's learned
+    tensors (not the frozen CLIP)."""
+    train: dict | None = None      # stage "fit": train_loss, train_acc of the epoch (every rank's batches)
+    eval: dict | None = None       # the val (fit: only when validation ran this epoch) or test pass's figures
+    lr: float | None = None        # stage "fit": the first parameter group's learning rate at the epoch's end
+
+
 class ClipVideoModule(pl.LightningModule):
-    def __init__(self, cfg: dict, class_names: list[str]):
+    SECTIONS = ("method", "backbone", "dataset", "task", "optimizer", "scheduler")  # the config sections it reads
+
+    def __init__(self, method: dict, backbone: dict, dataset: dict, task: dict, optimizer: dict, scheduler: dict,
+                 seed: int, class_names: list[str]):
+        """Config sections as plain dicts (`optimizer` / `scheduler`: Hydra partials); `seed` seeds VideoMix."""
         super().__init__()
-        # Plain dict + list only: the Lightning checkpoint then loads with weights_only=True.
+        # Plain dicts + list only: the Lightning checkpoint then loads with weights_only=True.
         self.save_hyperparameters()
-        # Checkpoints hold only the learned tensors; the frozen CLIP is rebuilt from cfg.backbone.
+        # Checkpoints hold only the learned tensors; the frozen CLIP is rebuilt from the backbone section.
         self.strict_loading = False
-        self.method_cfg, self.dataset_cfg = cfg["method"], cfg["dataset"]
-        clip, tokenizer = load_clip(cfg["backbone"])
-        self.model = build_method(cfg["method"], clip, tokenizer, class_names, cfg["dataset"]["num_frames"])
+        self.method_cfg, self.dataset_cfg, self.task_cfg = method, dataset, task
+        clip, tokenizer = load_clip(backbone)
+        self.model = build_method(method, clip, tokenizer, class_names, dataset["num_frames"])
         num_classes = len(class_names)
         self.train_loss, self.train_acc = MeanMetric(), MulticlassAccuracy(num_classes, average="micro")
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         self.val_metrics, self.test_metrics = eval_metrics(num_classes), eval_metrics(num_classes)
         # Videos used and undecodable videos skipped, per stage ("train_seen", "val_bad", …).
         self.counts = nn.ModuleDict({f"{s}_{k}": SumMetric() for s in ("train", "val", "test") for k in ("seen", "bad")})
-        self.last_eval: dict[str, dict] = {}  # stage -> figures of the last finished pass (read by the artifact writer)
+        self._last_eval: dict[str, dict] = {}  # stage -> figures of the last finished pass
         self._eval_text: torch.Tensor | None = None
         self._mix_gen: torch.Generator | None = None
         self._text_window: TextFeatureWindow | None = None
+
+    @classmethod
+    def from_config(cls, config: dict, class_names: list[str]) -> "ClipVideoModule":
+        """The module of a resolved config (a plain dict: a run's config.json, or OmegaConf.to_container)."""
+        return cls(**{k: config[k] for k in cls.SECTIONS}, seed=config["seed"], class_names=list(class_names))
 
     def forward(self, video: torch.Tensor, text_features: torch.Tensor | None = None) -> torch.Tensor:
         return self.model(video, text_features)  # (B, V, T, 3, H, W) -> (B, C)
@@ -73,10 +95,10 @@ class ClipVideoModule(pl.LightningModule):
 
     # ---- training -------------------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
-        self._mix_gen = torch.Generator(device=self.device).manual_seed(self.hparams.cfg["seed"] + self.global_rank)
-        share = (self.hparams.cfg["task"]["text_once_per_step"] and self.trainer.accumulate_grad_batches > 1
+        self._mix_gen = torch.Generator(device=self.device).manual_seed(self.hparams.seed + self.global_rank)
+        share = (self.task_cfg["text_once_per_step"] and self.trainer.accumulate_grad_batches > 1
                  and not self.model.text_features_depend_on_video and self.trainer.world_size == 1
-                 and "16" not in str(self.trainer.precision))
+                 and str(self.trainer.precision) in self.task_cfg["text_once_per_step_precisions"])
         self._text_window = TextFeatureWindow() if share else None
 
     def on_before_optimizer_step(self, optimizer) -> None:
@@ -113,11 +135,15 @@ class ClipVideoModule(pl.LightningModule):
         return loss
 
     def on_train_epoch_end(self) -> None:
+        # Metric computes are collective: every rank runs this before the writers get the result.
+        train = {"train_loss": self.train_loss.compute().item(), "train_acc": self.train_acc.compute().item()}
+        val = self._last_eval.get("val")
+        if val is not None and val["epoch"] != self.current_epoch:
+            val = None  # no validation this epoch
+        publish(self.trainer, ClipEpochResult(
+            stage="fit", epoch=self.current_epoch, weights=self.model.trainable_state_dict(), train=train, eval=val,
+            lr=self.trainer.optimizers[0].param_groups[0]["lr"]))
         self._check_bad("train")
-
-    def train_epoch_figures(self) -> dict:
-        """Collective (every DDP rank calls it): this epoch's train loss and accuracy."""
-        return {"train_loss": self.train_loss.compute().item(), "train_acc": self.train_acc.compute().item()}
 
     # ---- evaluation -----------------------------------------------------------------------------------------
     def _eval_start(self, stage: str) -> None:
@@ -152,10 +178,15 @@ class ClipVideoModule(pl.LightningModule):
             "num_videos": int(self.counts[f"{stage}_seen"].compute().item()),
             "bad_videos": int(self.counts[f"{stage}_bad"].compute().item()),
         }
-        self.last_eval[stage] = figures
+        if not self.trainer.sanity_checking:
+            self._last_eval[stage] = figures
         self.log_dict({f"{stage}/loss": figures["loss"], f"{stage}/acc": figures["top1"],
                        f"{stage}/top5": figures["top5"], f"{stage}/f1": figures["f1_macro"]}, prog_bar=stage == "val")
         self._eval_text = None
+        if stage == "test" or self.trainer.state.fn == TrainerFn.VALIDATING:  # fit: published at the epoch's end
+            publish(self.trainer, ClipEpochResult(stage="test" if stage == "test" else "validate",
+                                                  epoch=self.current_epoch, weights=self.model.trainable_state_dict(),
+                                                  eval=figures))
         self._check_bad(stage)
 
     def _eval(self, stage: str):
@@ -195,13 +226,13 @@ class ClipVideoModule(pl.LightningModule):
 
     # ---- optimisation ---------------------------------------------------------------------------------------
     def configure_optimizers(self):
+        """The `optimizer` / `scheduler` partials of conf/task/clip.yaml on the method's trainable parameters."""
         params = [p for p in self.model.parameters() if p.requires_grad]
         assert params, "the method has no trainable parameters"
-        optimizer = torch.optim.AdamW(params, lr=self.method_cfg["lr"], weight_decay=self.method_cfg["weight_decay"])
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=max(1, self.trainer.max_epochs), eta_min=self.method_cfg["min_lr"]
-        )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        optimizer = hydra.utils.instantiate(self.hparams.optimizer)(params=params)
+        scheduler = hydra.utils.instantiate(self.hparams.scheduler)(optimizer)
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": self.task_cfg["scheduler_interval"]}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Keep only the learned tensors: a ViT-B/16 CLIP is ~600 MB that never changes.

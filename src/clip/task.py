@@ -24,12 +24,13 @@ def build(cfg: DictConfig) -> TaskParts:
     # build at once with no process group to wait at, and prepare_data is idempotent and atomic (temp folder +
     # rename), so concurrent calls leave one complete dataset.
     datamodule.prepare_data()
-    module = ClipVideoModule(cfg=config, class_names=datamodule.class_names)
+    module = ClipVideoModule.from_config(config, datamodule.class_names)
     if cfg.continue_from:
         continue_from(module, resolve_continue_from(cfg.continue_from, Path(cfg.paths.models_dir)))
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    callbacks = [ClipRunArtifacts(run_dir, config=config, data_description=datamodule.describe())]
+    callbacks = [ClipRunArtifacts(run_dir, config=config, class_names=datamodule.class_names,
+                                  data_description=datamodule.describe())]
     cache_mode, cache_eval, cache_train = caching_plan(config, module.model)
     if cache_eval:
         callbacks.insert(0, frame_feature_caching(config, cache_mode, cache_train))
@@ -53,10 +54,10 @@ def continue_from(module: ClipVideoModule, path: Path) -> None:
     """Load a previous run's learned tensors; class-specific parts for other classes are re-initialised."""
     payload = load_checkpoint(path)
     meta = payload["meta"]
-    if meta["backbone"]["name"] != module.hparams.cfg["backbone"]["name"]:
+    if meta["backbone"]["name"] != module.hparams.backbone["name"]:
         raise UserError(
             f"continue_from={path}: trained on backbone {meta['backbone']['name']}, this run uses "
-            f"{module.hparams.cfg['backbone']['name']}; pick the same backbone"
+            f"{module.hparams.backbone['name']}; pick the same backbone"
         )
     report = module.model.load_learned(payload["state_dict"])
     log.info("continue_from %s (%s on %s, epoch %s):", path, meta["method"], meta["dataset"], meta["epoch"])

@@ -23,6 +23,11 @@ def run_tag(prefix: str) -> str:
     return tag
 
 
+def first_set(*values):
+    """`${first_set:${run_name},${run_tag:…}}` -> the first value that is not null (run_name is run_id's alias)."""
+    return next((v for v in values if v is not None), None)
+
+
 def readable(value) -> str:
     """`${readable:${dataset.k_train}}` -> "all" for null, else the value as text."""
     return "all" if value is None else str(value)
@@ -31,3 +36,4 @@ def readable(value) -> str:
 if not OmegaConf.has_resolver("run_tag"):
     OmegaConf.register_new_resolver("run_tag", run_tag)
     OmegaConf.register_new_resolver("readable", readable)
+    OmegaConf.register_new_resolver("first_set", first_set)

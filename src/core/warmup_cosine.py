@@ -5,6 +5,9 @@ multiplier, it keeps the ratio between parameter groups (head vs. backbone, laye
 """
 import math
 
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LambdaLR
+
 
 class WarmupCosine:
     def __init__(self, *, warmup_steps: int, total_steps: int, start_factor: float, min_ratio: float):
@@ -18,3 +21,13 @@ class WarmupCosine:
         span = max(self.total_steps - self.warmup_steps, 1)
         progress = min((step - self.warmup_steps) / span, 1.0)
         return self.min_ratio + (1.0 - self.min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def warmup_cosine_scheduler(optimizer: Optimizer, *, total_steps: int, max_epochs: int, warmup_epochs: float,
+                            start_factor: float, min_ratio: float) -> LambdaLR:
+    """LambdaLR of WarmupCosine, stepped per optimizer step: the `scheduler` partial of conf/task/header.yaml
+    (warmup_epochs, start_factor, min_ratio), completed by the module with the run's step count."""
+    total = max(int(total_steps), 1)
+    warmup = int(round(warmup_epochs * total / max(max_epochs, 1)))
+    return LambdaLR(optimizer, WarmupCosine(warmup_steps=min(warmup, total), total_steps=total,
+                                            start_factor=start_factor, min_ratio=min_ratio))

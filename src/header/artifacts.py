@@ -3,13 +3,14 @@
 - config.yaml                  the full resolved config
 - metrics_epoch.csv            one row per validated epoch (EPOCH_COLUMNS)
 - best_metrics.json            the best epoch by val F1 (ties: higher ROC-AUC), its metrics, the F1-optimal
-                               threshold beside 0.5, and the checkpoint path (relative to the run folder)
+                               threshold beside the decision threshold (task.threshold), and the checkpoint path
+                               (relative to the run folder)
 - val_predictions.csv          the best epoch's prediction for every validation clip (PREDICTION_COLUMNS)
 - checkpoints/best_epoch_<N>.pt  the best epoch's Header Net weights + metadata (loads with weights_only=True)
 - loss_curves.png, roc_curve.png, pr_curve.png, confusion_matrix.png   (at the end of fit / validate)
 Epochs are numbered from 1 (the seed's convention); a validate-only run reports epoch 0.
-Only rank zero writes; every file is written atomically; the best checkpoint is written before the JSON that
-points at it.
+Written from the module's `HeaderEpochResult`s (src.core.epoch_result: `on_epoch_result`). Only rank zero writes;
+every file is written atomically; the best checkpoint is written before the JSON that points at it.
 """
 import logging
 from pathlib import Path
@@ -18,10 +19,8 @@ import numpy as np
 import pandas as pd
 import pytorch_lightning as pl
 from omegaconf import OmegaConf
-from pytorch_lightning.trainer.states import TrainerFn
 
 from src.core.atomic import save_torch, write_csv, write_json, write_text
-from src.header.metrics import THRESHOLD
 from src.header.plots import write_plots
 
 log = logging.getLogger(__name__)
@@ -48,21 +47,17 @@ class HeaderRunArtifacts(pl.Callback):
         if trainer.is_global_zero:
             write_text(self.run_dir / "config.yaml", OmegaConf.to_yaml(self.config))
 
-    def on_validation_end(self, trainer, pl_module) -> None:
-        if trainer.sanity_checking:
+    def on_epoch_result(self, trainer, result) -> None:
+        if not trainer.is_global_zero:
             return
-        fitting = trainer.state.fn == TrainerFn.FITTING
-        train_loss = pl_module.epoch_train_loss() if fitting else None  # collective: every rank calls it
-        result = pl_module.val_result
-        if result is None or not trainer.is_global_zero:
-            return
-        epoch = trainer.current_epoch + 1 if fitting else trainer.current_epoch
-        row = self._epoch_row(epoch, train_loss, result["figures"], pl_module.current_lrs())
+        fitting = result.stage == "fit"
+        epoch = result.epoch + 1 if fitting else result.epoch
+        row = self._epoch_row(epoch, result.train_loss, result.figures, result.lrs)
         self.records = [r for r in self.records if r["epoch"] != epoch] + [row]
         write_csv(self.run_dir / "metrics_epoch.csv", pd.DataFrame(self.records, columns=EPOCH_COLUMNS))
-        figures = result["figures"]
+        figures = result.figures
         if self.best is None or (figures["f1"], figures["auc"]) > (self.best["val_f1"], self.best["val_auc"]):
-            self._write_best(epoch, row, result, pl_module)
+            self._write_best(epoch, row, result)
         if not fitting:
             self.write_plots()
 
@@ -82,26 +77,26 @@ class HeaderRunArtifacts(pl.Callback):
         return {"epoch": epoch, "train_loss": train_loss, **{f"val_{k}": figures[k] for k in
                 ("loss", "acc", "precision", "recall", "f1", "auc")}, **lrs}
 
-    def _write_best(self, epoch: int, row: dict, result: dict, pl_module) -> None:
+    def _write_best(self, epoch: int, row: dict, result) -> None:
         previous = self.best["checkpoint"] if self.best else None
         checkpoint = f"checkpoints/best_epoch_{epoch}.pt"
-        figures = result["figures"]
+        figures = result.figures
         best = {
             "epoch": epoch, "train_loss": row["train_loss"],
             **{f"val_{k}": figures[k] for k in ("loss", "acc", "precision", "recall", "f1", "auc", "pr_auc", "mcc")},
-            "threshold": THRESHOLD,
-            "best_threshold": result["best_threshold"],  # threshold, f1, precision, recall (chosen on val)
-            "num_val_clips": int(len(result["predictions"]["row_idx"])),
+            "threshold": result.threshold,
+            "best_threshold": result.best_threshold,  # threshold, f1, precision, recall (chosen on val)
+            "num_val_clips": int(len(result.predictions["row_idx"])),
             "checkpoint": checkpoint,
         }
         save_torch(self.run_dir / checkpoint, {
             "format": CHECKPOINT_FORMAT,
             "epoch": epoch,
-            "state_dict": {k: v.detach().cpu().clone() for k, v in pl_module.net.state_dict().items()},
+            "state_dict": {k: v.detach().cpu().clone() for k, v in result.weights.items()},
             "metrics": best,
             "config": self.config,
         })
-        write_csv(self.run_dir / "val_predictions.csv", self.predictions_frame(result["predictions"]))
+        write_csv(self.run_dir / "val_predictions.csv", self.predictions_frame(result.predictions, result.threshold))
         write_json(self.run_dir / "best_metrics.json", best)
         if previous and previous != checkpoint:
             (self.run_dir / previous).unlink(missing_ok=True)  # one best checkpoint, as the run folder promises
@@ -109,7 +104,7 @@ class HeaderRunArtifacts(pl.Callback):
         log.info("epoch %d is the best so far: val F1 %.4f (best threshold %.2f -> F1 %.4f)", epoch, best["val_f1"],
                  best["best_threshold"]["threshold"], best["best_threshold"]["f1"])
 
-    def predictions_frame(self, predictions: dict[str, np.ndarray]) -> pd.DataFrame:
+    def predictions_frame(self, predictions: dict[str, np.ndarray], threshold: float) -> pd.DataFrame:
         """One row per validation clip, joined with the CSV's path and metadata by row_idx."""
         frame = pd.DataFrame({
             "row_idx": predictions["row_idx"].astype(np.int64),
@@ -117,7 +112,7 @@ class HeaderRunArtifacts(pl.Callback):
             "loss": predictions["loss"],
             "prob_header": predictions["prob_header"],
             "prob_non_header": 1.0 - predictions["prob_header"],
-            "pred_label": (predictions["prob_header"] >= THRESHOLD).astype(np.int64),
+            "pred_label": (predictions["prob_header"] >= threshold).astype(np.int64),
         }).merge(self.val_rows, on="row_idx", how="left", validate="one_to_one")
         return frame[[c for c in PREDICTION_COLUMNS if c in frame.columns]].sort_values("row_idx")
 

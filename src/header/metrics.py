@@ -1,4 +1,5 @@
-"""Header Net validation figures: the binary metrics at threshold 0.5 and the F1-optimal threshold.
+"""Header Net validation figures: the binary metrics at the decision threshold (task.threshold, 0.5) and the
+F1-optimal threshold.
 
 They are computed from the validation predictions of every rank gathered into one set (duplicates the
 DistributedSampler pads with removed), so the metric objects do not sync again (`sync_on_compute=False`).
@@ -16,25 +17,24 @@ from torchmetrics.classification import (
 )
 from torchmetrics.functional.classification import binary_precision_recall_curve
 
-THRESHOLD = 0.5
 
-
-def binary_metrics(*, sync_on_compute: bool) -> MetricCollection:
-    """acc, precision, recall, f1, mcc at THRESHOLD on the header probability; auc (ROC) and pr_auc (AP)."""
+def binary_metrics(*, threshold: float, sync_on_compute: bool) -> MetricCollection:
+    """acc, precision, recall, f1, mcc at `threshold` on the header probability; auc (ROC) and pr_auc (AP)."""
     kw = {"sync_on_compute": sync_on_compute}
     return MetricCollection({
-        "acc": BinaryAccuracy(threshold=THRESHOLD, **kw),
-        "precision": BinaryPrecision(threshold=THRESHOLD, **kw),
-        "recall": BinaryRecall(threshold=THRESHOLD, **kw),
-        "f1": BinaryF1Score(threshold=THRESHOLD, **kw),
+        "acc": BinaryAccuracy(threshold=threshold, **kw),
+        "precision": BinaryPrecision(threshold=threshold, **kw),
+        "recall": BinaryRecall(threshold=threshold, **kw),
+        "f1": BinaryF1Score(threshold=threshold, **kw),
         "auc": BinaryAUROC(**kw),
         "pr_auc": BinaryAveragePrecision(**kw),
-        "mcc": BinaryMatthewsCorrCoef(threshold=THRESHOLD, **kw),
+        "mcc": BinaryMatthewsCorrCoef(threshold=threshold, **kw),
     })
 
 
-def best_f1_threshold(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-    """The header-probability threshold with the highest F1 on these predictions, and its F1/precision/recall.
+def best_f1_threshold(probs: torch.Tensor, labels: torch.Tensor, *, fallback: float) -> dict[str, float]:
+    """The header-probability threshold with the highest F1 on these predictions, and its F1/precision/recall
+    (`fallback`, the decision threshold, with zeros when no threshold gives a positive F1).
 
     Chosen on validation, so it is optimistic for that set; it is reported beside 0.5, never used for selection.
     """
@@ -42,7 +42,7 @@ def best_f1_threshold(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, fl
     precision, recall = precision[:-1], recall[:-1]  # the last point (recall 0) has no threshold
     f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
     if thresholds.numel() == 0 or float(f1.max()) <= 0.0:
-        return {"threshold": THRESHOLD, "f1": 0.0, "precision": 0.0, "recall": 0.0}
+        return {"threshold": fallback, "f1": 0.0, "precision": 0.0, "recall": 0.0}
     best = int(torch.argmax(f1))
     return {"threshold": float(thresholds[best]), "f1": float(f1[best]),
             "precision": float(precision[best]), "recall": float(recall[best])}

@@ -1,42 +1,64 @@
 """LightningModule for task=header: Header Net (CSN or VideoMAE v2) as a binary header / no-header classifier.
 
 Logs train/loss, train/acc, train/f1 and, per validation, val/loss, val/acc, val/precision, val/recall, val/f1,
-val/auc, val/pr_auc, val/mcc (threshold 0.5) plus val/best_threshold and val/f1_at_best_threshold. Validation
-predictions of all ranks are gathered (each CSV row once) and kept in `val_result` for the artifact writer.
+val/auc, val/pr_auc, val/mcc (at task.threshold) plus val/best_threshold and val/f1_at_best_threshold. Validation
+predictions of all ranks are gathered (each CSV row once) and published with the epoch's figures as a
+`HeaderEpochResult` to the artifact writers (src.core.epoch_result).
 """
+from dataclasses import dataclass
+
+import hydra
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.optim.lr_scheduler import LambdaLR
+from pytorch_lightning.trainer.states import TrainerFn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryF1Score
 
-from src.core.warmup_cosine import WarmupCosine
+from src.core.epoch_result import EpochResult, publish
 from src.header.losses import build_loss
 from src.header.metrics import best_f1_threshold, binary_metrics
 from src.header.models.net import build_header_net
 from src.header.param_groups import apply_finetune_mode, build_param_groups
 
 
+@dataclass(frozen=True)
+class HeaderEpochResult(EpochResult):
+    """A finished validation pass (stage "fit" during training, "validate" alone); `weights`: the whole net."""
+    figures: dict                  # loss, acc, precision, recall, f1, auc, pr_auc, mcc (at `threshold`)
+    best_threshold: dict           # the F1-optimal threshold on these predictions: threshold, f1, precision, recall
+    predictions: dict              # numpy arrays over the validation clips: row_idx, label, prob_header, loss
+    threshold: float               # the decision threshold (task.threshold)
+    train_loss: float | None       # stage "fit": mean training loss of the epoch over all ranks
+    lrs: dict                      # lr_backbone (top backbone group; None when frozen) and lr_head, now
+
+
 class HeaderModule(pl.LightningModule):
-    def __init__(self, cfg: dict, class_counts: list[int]):
-        """`cfg`: plain dict with the backbone, dataset, finetune, optim and loss sections; `class_counts`:
-        training clips per class [non-header, header] (for the class-weighted loss)."""
+    SECTIONS = ("backbone", "dataset", "finetune", "task", "optimizer", "scheduler", "loss")  # config sections read
+
+    def __init__(self, backbone: dict, dataset: dict, finetune: dict, task: dict, optimizer: dict, scheduler: dict,
+                 loss: dict, class_counts: list[int]):
+        """Config sections as plain dicts (`optimizer` / `scheduler`: Hydra partials); `class_counts`: training
+        clips per class [non-header, header] (for the class-weighted loss)."""
         super().__init__()
-        self.save_hyperparameters()  # plain dict + list only: checkpoints load with weights_only=True
-        dataset, finetune = cfg["dataset"], cfg["finetune"]
-        self.net = build_header_net(cfg["backbone"], num_frames=dataset["num_frames"],
-                                    input_size=dataset["input_size"])
+        self.save_hyperparameters()  # plain dicts + list only: checkpoints load with weights_only=True
+        self.threshold = float(task["threshold"])
+        self.net = build_header_net(backbone, num_frames=dataset["num_frames"], input_size=dataset["input_size"])
         self._frozen_modules = apply_finetune_mode(self.net, mode=finetune["name"],
                                                    unfreeze_blocks=finetune["unfreeze_blocks"])
-        self.loss_fn = build_loss(cfg["loss"], class_counts)
-        self.train_loss = MeanMetric()  # per-clip mean over the epoch, synced across ranks (artifact writer)
+        self.loss_fn = build_loss(loss, class_counts)
+        self.train_loss = MeanMetric()  # per-clip mean over the epoch, synced across ranks (in the epoch result)
         self.train_metrics = MetricCollection({"acc": BinaryAccuracy(), "f1": BinaryF1Score()}, prefix="train/")
-        self.val_metrics = binary_metrics(sync_on_compute=False)  # fed the already gathered predictions
+        # fed the already gathered predictions: no second sync
+        self.val_metrics = binary_metrics(threshold=self.threshold, sync_on_compute=False)
         self._val_batches: list[dict[str, torch.Tensor]] = []
-        self.val_result: dict | None = None  # figures + predictions of the last validation pass
         # Lightning keeps each submodule's mode as it finds it (it does not call .train() at fit start): set it now.
         self.train()
+
+    @classmethod
+    def from_config(cls, config: dict, class_counts: list[int]) -> "HeaderModule":
+        """The module of a resolved config (a plain dict: a run's config.yaml, or OmegaConf.to_container)."""
+        return cls(**{k: config[k] for k in cls.SECTIONS}, class_counts=list(class_counts))
 
     def train(self, mode: bool = True):
         """Frozen parts stay in eval mode (BatchNorm statistics and dropout untouched) whatever Lightning asks."""
@@ -68,9 +90,9 @@ class HeaderModule(pl.LightningModule):
         return loss
 
     def on_train_epoch_end(self) -> None:
-        self.train_loss.reset()  # after the artifact writer read it (validation runs before this hook)
+        self.train_loss.reset()  # after the epoch result took it (validation runs before this hook)
 
-    def epoch_train_loss(self) -> float | None:
+    def _epoch_train_loss(self) -> float | None:
         """Mean training loss of the current epoch over all ranks (collective: every rank must call it)."""
         if self.train_loss.update_count == 0:
             return None
@@ -99,30 +121,33 @@ class HeaderModule(pl.LightningModule):
         figures = {name: float(value) for name, value in self.val_metrics(probs, labels).items()}
         self.val_metrics.reset()
         figures["loss"] = float(losses.mean())
-        best = best_f1_threshold(probs, labels)
+        best = best_f1_threshold(probs, labels, fallback=self.threshold)
         self.log_dict({f"val/{k}": v for k, v in figures.items()}, sync_dist=True)  # equal on every rank already
         self.log_dict({"val/best_threshold": best["threshold"], "val/f1_at_best_threshold": best["f1"]},
                       sync_dist=True)
-        self.val_result = {
-            "figures": figures,
-            "best_threshold": best,
-            "predictions": {"row_idx": row_idx.cpu().numpy(), "label": labels.cpu().numpy(),
-                            "prob_header": probs.cpu().numpy(), "loss": losses.cpu().numpy()},
-        }
+        if self.trainer.sanity_checking:
+            return
+        fitting = self.trainer.state.fn == TrainerFn.FITTING
+        publish(self.trainer, HeaderEpochResult(
+            stage="fit" if fitting else "validate", epoch=self.current_epoch, weights=self.net.state_dict(),
+            figures=figures, best_threshold=best, threshold=self.threshold,
+            predictions={"row_idx": row_idx.cpu().numpy(), "label": labels.cpu().numpy(),
+                         "prob_header": probs.cpu().numpy(), "loss": losses.cpu().numpy()},
+            train_loss=self._epoch_train_loss() if fitting else None,  # collective: every rank computes it
+            lrs=self._current_lrs()))
 
     def configure_optimizers(self):
-        finetune, optim = self.hparams.cfg["finetune"], self.hparams.cfg["optim"]
+        """The `optimizer` / `scheduler` partials of conf/task/header.yaml on the head / backbone groups."""
+        finetune = self.hparams.finetune
         groups = build_param_groups(self.net, lr_backbone=finetune["lr_backbone"], lr_head=finetune["lr_head"],
-                                    layer_decay=finetune["layer_decay"], weight_decay=optim["weight_decay"])
-        optimizer = torch.optim.AdamW(groups, betas=tuple(optim["betas"]))
-        total = int(self.trainer.estimated_stepping_batches)
-        warmup = int(round(optim["warmup_epochs"] * total / max(self.trainer.max_epochs, 1)))
-        schedule = WarmupCosine(warmup_steps=min(warmup, total), total_steps=total,
-                                start_factor=optim["warmup_start_factor"], min_ratio=optim["min_lr_ratio"])
-        scheduler = {"scheduler": LambdaLR(optimizer, schedule), "interval": "step"}
-        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+                                    layer_decay=finetune["layer_decay"])
+        optimizer = hydra.utils.instantiate(self.hparams.optimizer)(params=groups)
+        scheduler = hydra.utils.instantiate(self.hparams.scheduler)(
+            optimizer, total_steps=int(self.trainer.estimated_stepping_batches), max_epochs=self.trainer.max_epochs)
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": self.hparams.task["scheduler_interval"]}}
 
-    def current_lrs(self) -> dict[str, float | None]:
+    def _current_lrs(self) -> dict[str, float | None]:
         """The learning rates now: the top backbone group's (None when the backbone is frozen) and the head's."""
         groups = self.trainer.optimizers[0].param_groups if self.trainer.optimizers else []
         backbone = [g["lr"] for g in groups if g["name"].startswith("backbone.")]

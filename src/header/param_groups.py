@@ -5,7 +5,8 @@
 - full:    everything.
 Learning rates: the head gets `lr_head`; a backbone block k levels below the top gets
 `lr_backbone * layer_decay**k` (layer-wise decay; the top block gets lr_backbone, the patch embedding / stem the
-smallest). Biases and norm weights (1-D tensors) get no weight decay. Only trainable parameters are listed.
+smallest). Biases and norm weights (1-D tensors) get no weight decay (their groups set 0; the others take the
+optimizer's weight_decay, conf/task/header.yaml). Only trainable parameters are listed.
 """
 from torch import nn
 
@@ -41,9 +42,9 @@ def apply_finetune_mode(net: HeaderNet, *, mode: str, unfreeze_blocks: int | Non
     return list(groups[:-unfreeze_blocks])
 
 
-def build_param_groups(net: HeaderNet, *, lr_backbone: float | None, lr_head: float, layer_decay: float,
-                       weight_decay: float) -> list[dict]:
-    """AdamW parameter groups, each named ("head", "backbone.<level>", + ".no_decay") for the LR logs."""
+def build_param_groups(net: HeaderNet, *, lr_backbone: float | None, lr_head: float,
+                       layer_decay: float) -> list[dict]:
+    """Optimizer parameter groups, each named ("head", "backbone.<level>", + ".no_decay") for the LR logs."""
     groups = net.backbone.layer_groups()
     top = len(groups) - 1
     level_of = {id(p): level for level, g in enumerate(groups) for p in g.parameters()}
@@ -52,8 +53,9 @@ def build_param_groups(net: HeaderNet, *, lr_backbone: float | None, lr_head: fl
     def add(name: str, param: nn.Parameter, lr: float) -> None:
         no_decay = param.ndim <= 1
         key = f"{name}.no_decay" if no_decay else name
-        bucket = buckets.setdefault(key, {"name": key, "params": [], "lr": lr,
-                                          "weight_decay": 0.0 if no_decay else weight_decay})
+        bucket = buckets.setdefault(key, {"name": key, "params": [], "lr": lr})
+        if no_decay:
+            bucket["weight_decay"] = 0.0
         bucket["params"].append(param)
 
     for module in (net.pool, net.head):

@@ -14,7 +14,6 @@ from src.header.module import HeaderModule
 
 log = logging.getLogger(__name__)
 
-MODULE_SECTIONS = ("backbone", "dataset", "finetune", "optim", "loss")
 SUMMARY_KEYS = ("epoch", "val_f1", "val_auc", "val_pr_auc", "val_mcc", "val_precision", "val_recall", "val_acc",
                 "val_loss")
 
@@ -27,7 +26,7 @@ def build(cfg: DictConfig) -> TaskParts:
     # build at once with no process group to wait at, and prepare_data is idempotent and atomic (temp folder +
     # rename, atomic CSV writes), so concurrent calls leave one complete dataset.
     datamodule.prepare_data()
-    module = HeaderModule({k: config[k] for k in MODULE_SECTIONS}, datamodule.class_counts)
+    module = HeaderModule.from_config(config, datamodule.class_counts)
     run_dir = Path(config["run_dir"])
     if rank_zero_only.rank == 0:  # other DDP ranks never write here
         run_dir.mkdir(parents=True, exist_ok=True)

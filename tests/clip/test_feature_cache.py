@@ -108,7 +108,7 @@ def test_cached_and_uncached_runs_validate_the_same(cli, tiny_clip_run, syntheti
     results = {}
     for mode in ("off", "auto"):
         proc = cli(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *tiny_clip_run,
-                        "trainer.max_epochs=1", "method.lr=0", "method.min_lr=0", f"run_id={mode}",
+                        "trainer.max_epochs=1", "optimizer.lr=0", "scheduler.eta_min=0", f"run_id={mode}",
                         f"dataset.feature_cache={mode}", "task.test_after_fit=false"], tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
         results[mode] = json.loads((tmp_path / f"models/video_coop/ucf101/{mode}/validation_results.json").read_text())

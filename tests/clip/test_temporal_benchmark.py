@@ -7,7 +7,7 @@ from benchmarks import temporal
 from src.synthetic.datasets import MOTION_PAIRS
 
 MOTION_PROMPTS = ["moving left", "moving right", "growing", "shrinking"]
-TINY = ["paths.root_dir={root}", "method.epochs=1", "dataset.synthetic.groups=3", "dataset.synthetic.clips_per_group=2",
+TINY = ["paths.root_dir={root}", "trainer.max_epochs=1", "dataset.synthetic.groups=3", "dataset.synthetic.clips_per_group=2",
         "dataset.synthetic.num_frames=8", "dataset.synthetic.width=32", "dataset.synthetic.height=32",
         "dataset.num_frames=4", "dataset.batch_size=4", "dataset.num_workers=0", "logger=csv"]
 

@@ -14,7 +14,7 @@ def _train_one_window(compose, tmp_path, share: bool) -> dict[str, torch.Tensor]
     cfg = _compose_dict(compose, ["backbone=clip_tiny", "dataset=synthetic", "dataset.num_frames=2", "method.ctx_len=4",
                        f"task.text_once_per_step={str(share).lower()}"], tmp_path)
     torch.manual_seed(0)
-    module = ClipVideoModule(cfg, ["red square", "green circle", "moving left"])
+    module = ClipVideoModule.from_config(cfg, ["red square", "green circle", "moving left"])
     generator = torch.Generator().manual_seed(1)
     batches = [{"video": torch.randn(2, 1, 2, 3, 32, 32, generator=generator),
                 "label": torch.randint(0, 3, (2,), generator=generator), "index": torch.arange(2),
@@ -38,4 +38,4 @@ def test_shared_text_features_match_per_batch_encoding(compose, tmp_path):
 def _initial(compose, tmp_path):
     cfg = _compose_dict(compose, ["backbone=clip_tiny", "dataset=synthetic", "dataset.num_frames=2", "method.ctx_len=4"], tmp_path)
     torch.manual_seed(0)
-    return ClipVideoModule(cfg, ["red square", "green circle", "moving left"]).model.trainable_state_dict()
+    return ClipVideoModule.from_config(cfg, ["red square", "green circle", "moving left"]).model.trainable_state_dict()

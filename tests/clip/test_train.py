@@ -80,7 +80,7 @@ def test_continue_from_restores_the_context_on_other_classes(cli, tiny_clip_run,
     proc = cli(["method=video_coop", "dataset=list", f"dataset.root={synthetic_root}",
                     f"dataset.train_list={tmp_path}/train.txt", f"dataset.val_list={tmp_path}/val.txt",
                     f"dataset.class_names_file={tmp_path}/classes.txt", *tiny_clip_run, "trainer.max_epochs=1",
-                    "method.lr=0", "method.min_lr=0", "run_id=cont", f"continue_from={base}"], tmp_path)
+                    "optimizer.lr=0", "scheduler.eta_min=0", "run_id=cont", f"continue_from={base}"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "loaded" in proc.stdout + proc.stderr
     old = torch.load(base / "checkpoint.pth", weights_only=True)["state_dict"]

@@ -50,17 +50,17 @@ def sgd_step(model, videos, labels, lr):
 # ---- pooling ------------------------------------------------------------------------------------------------
 def test_mean_and_max_pooling_values():
     frames = torch.tensor([[[1.0, -2.0], [3.0, 0.0], [-1.0, 5.0]]])          # (1, T=3, E=2)
-    assert torch.equal(build_pooling("mean", 2, 3, 1)(frames), torch.tensor([[1.0, 1.0]]))
-    assert torch.equal(build_pooling("max", 2, 3, 1)(frames), torch.tensor([[3.0, 5.0]]))
+    assert torch.equal(build_pooling("mean", 2, 3, 1, 0.02)(frames), torch.tensor([[1.0, 1.0]]))
+    assert torch.equal(build_pooling("max", 2, 3, 1, 0.02)(frames), torch.tensor([[3.0, 5.0]]))
     with pytest.raises(UserError, match="method.pooling"):
-        build_pooling("median", 2, 3, 1)
+        build_pooling("median", 2, 3, 1, 0.02)
     with pytest.raises(UserError, match="pool_heads"):
-        build_pooling("attention", 6, 3, 4)
+        build_pooling("attention", 6, 3, 4, 0.02)
 
 
 def test_attention_pooling_depends_on_frame_order_and_is_learnable():
     torch.manual_seed(0)
-    pooling = build_pooling("attention", 8, 4, 2)
+    pooling = build_pooling("attention", 8, 4, 2, 0.02)
     frames = torch.randn(3, 4, 8)
     out = pooling(frames)
     assert out.shape == (3, 8)
@@ -100,7 +100,7 @@ def test_learn_just_pooling_keeps_the_context():
 def test_loss_falls_when_overfitting_eight_videos():
     model = build().train()
     videos, labels = distinct_videos(8), torch.tensor([0, 1] * 4)
-    lr = method_cfg()["lr"]                                    # the configured optimiser settings
+    lr = section("optimizer", ["method=video_coop"])["lr"]      # the configured optimiser settings
     losses = [sgd_step(model, videos, labels, lr) for _ in range(30)]
     assert losses[-1] < 0.6 * losses[0], losses
     with torch.no_grad():

@@ -25,8 +25,7 @@ def _cfg(compose, tiny_header_run, tmp_path, *overrides):
 
 def _module(config: dict) -> tuple[HeaderModule, HeaderDataModule]:
     dm = HeaderDataModule(config["dataset"], mean=config["backbone"]["mean"], std=config["backbone"]["std"])
-    sections = {k: config[k] for k in ("backbone", "dataset", "finetune", "optim", "loss")}
-    return HeaderModule(sections, dm.class_counts), dm
+    return HeaderModule.from_config(config, dm.class_counts), dm
 
 
 class ModeProbe(pl.Callback):
@@ -97,7 +96,7 @@ def test_partial_changes_only_the_last_blocks_and_the_head(compose, tiny_header_
 
 def test_full_trains_everything_with_layer_decayed_learning_rates(compose, tiny_header_run, tmp_path):
     config = _cfg(compose, tiny_header_run, tmp_path, "backbone=vmae_tiny", "finetune=full", "finetune.lr_backbone=1e-4",
-                  "finetune.lr_head=1e-2", "finetune.layer_decay=0.5", "optim.warmup_epochs=0")
+                  "finetune.lr_head=1e-2", "finetune.layer_decay=0.5", "scheduler.warmup_epochs=0")
     module, dm = _module(config)
     before = _snapshot(module.net)
     _fit_steps(module, dm, steps=1)
@@ -198,7 +197,7 @@ def test_gradient_checkpointing_gives_the_same_gradients(backbone):
 def test_learning_rate_defaults_follow_the_seeds_table(compose, tmp_path, backbone, finetune, lr_backbone, lr_head):
     cfg = compose(["task=header", f"backbone={backbone}", f"finetune={finetune}"], tmp_path)
     assert (cfg.finetune.lr_backbone, cfg.finetune.lr_head) == (lr_backbone, lr_head)
-    assert cfg.optim.weight_decay == 0.05 and cfg.loss.name == "focal" and cfg.trainer.max_epochs == 50
+    assert cfg.optimizer.weight_decay == 0.05 and cfg.loss.name == "focal" and cfg.trainer.max_epochs == 50
     assert cfg.finetune.layer_decay == (0.75 if backbone == "vmae" else 1.0)
 
 

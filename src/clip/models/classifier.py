@@ -29,7 +29,8 @@ class ClipVideoClassifier(nn.Module):
         self.class_names = list(class_names)
         self.num_frames = num_frames
         self.embed_dim = int(clip.visual.output_dim)                  # E
-        self.pooling = build_pooling(method["pooling"], self.embed_dim, num_frames, method["pool_heads"])
+        self.pooling = build_pooling(method["pooling"], self.embed_dim, num_frames, method["pool_heads"],
+                                     method["pool_init_std"])
 
         self.logit_scale_max = float(method["logit_scale_max"])
         if method["learn_logit_scale"]:

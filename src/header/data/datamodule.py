@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from src.core.errors import UserError
+from src.core.loader_options import pin_memory
 from src.header.data.dataset import HeaderClipDataset, HeaderTable, read_header_csv
 from src.header.data.transforms import build_clip_transform
 
@@ -125,5 +126,5 @@ class HeaderDataModule(pl.LightningDataModule):
     def _loader(self, dataset, batch_size: int, *, shuffle: bool, sampler, drop_last: bool) -> DataLoader:
         workers = self.cfg["num_workers"]
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, drop_last=drop_last,
-                          num_workers=workers, persistent_workers=workers > 0,
-                          pin_memory=torch.cuda.is_available())
+                          num_workers=workers, persistent_workers=bool(self.cfg["persistent_workers"]) and workers > 0,
+                          pin_memory=pin_memory(self.cfg["pin_memory"]))

@@ -24,14 +24,14 @@ class AttentionPooling(nn.Module):
     map of the frame features: that is what lets video_coop adapt the embedding, not only weight frames.
     """
 
-    def __init__(self, dim: int, num_frames: int, heads: int):
+    def __init__(self, dim: int, num_frames: int, heads: int, init_std: float):
         super().__init__()
         if dim % heads != 0:
             raise UserError(f"method.pool_heads: {heads} does not divide the embedding width {dim}; "
                             "pick a divisor (e.g. 1)")
         self.num_frames = num_frames
-        self.query = nn.Parameter(torch.randn(1, 1, dim) * 0.02)                 # (1, 1, E)
-        self.position = nn.Parameter(torch.randn(num_frames, dim) * 0.02)        # (T, E)
+        self.query = nn.Parameter(torch.randn(1, 1, dim) * init_std)             # (1, 1, E)
+        self.position = nn.Parameter(torch.randn(num_frames, dim) * init_std)    # (T, E)
         self.attention = nn.MultiheadAttention(dim, heads, batch_first=True)
 
     def forward(self, frames: Tensor) -> Tensor:                       # (N, T, E) -> (N, E)
@@ -43,12 +43,13 @@ class AttentionPooling(nn.Module):
         return pooled[:, 0]
 
 
-def build_pooling(kind: str, dim: int, num_frames: int, heads: int) -> nn.Module:
-    """The pooling module named by `method.pooling`; (N, T, E) -> (N, E)."""
+def build_pooling(kind: str, dim: int, num_frames: int, heads: int, init_std: float) -> nn.Module:
+    """The pooling module named by `method.pooling` (attention: `method.pool_heads`, `method.pool_init_std`);
+    (N, T, E) -> (N, E)."""
     if kind == "mean":
         return MeanPooling()
     if kind == "max":
         return MaxPooling()
     if kind == "attention":
-        return AttentionPooling(dim, num_frames, heads)
+        return AttentionPooling(dim, num_frames, heads, init_std)
     raise UserError(f"method.pooling: '{kind}' is not one of {list(POOLING_KINDS)}; pick one of them")
