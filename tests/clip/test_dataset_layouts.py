@@ -16,9 +16,9 @@ from src.clip.data.readers.kinetics400 import read_kinetics400
 from src.clip.data.readers.list_file import read_list
 from src.clip.data.readers.ucf101 import read_ucf101
 from src.core.errors import UserError
+from src.synthetic import ucf_layout
 from src.synthetic.action_clips import ACTION_CLASSES
 from src.synthetic.datasets import make_action_dataset
-from src.synthetic import ucf_layout
 
 TINY = {"seed": 0, "num_frames": 6, "width": 32, "height": 32}
 GROUPS, CLIPS = 3, 1

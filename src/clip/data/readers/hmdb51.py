@@ -9,7 +9,14 @@ to unpack it. File names keep their brackets, `&` and `!` (they are paths, never
 from pathlib import Path
 
 from src.clip.data.readers.ucf101 import check_split
-from src.clip.data.records import DatasetIndex, MissingVideo, VideoRecord, locate_video, raise_if_missing, read_lines
+from src.clip.data.records import (
+    DatasetIndex,
+    MissingVideo,
+    VideoRecord,
+    locate_video,
+    raise_if_missing,
+    read_lines,
+)
 from src.core.errors import UserError
 
 SPLIT_DIR = "testTrainMulti_7030_splits"
