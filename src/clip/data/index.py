@@ -27,7 +27,9 @@ def read_index(dataset: dict, strict: bool = True) -> DatasetIndex:
     """
     root = Path(dataset["root"])
     if not root.is_dir():
-        raise UserError(f"dataset root {root} does not exist; {dataset['get_it']}")
+        # A relative root (the default data/…) is relative to the folder the command runs in: say which.
+        where = "" if root.is_absolute() else f" (relative to the current folder {Path.cwd()})"
+        raise UserError(f"dataset root {root}{where} does not exist; {dataset['get_it']}")
     fmt = dataset["format"]
     if fmt == "ucf101":
         return read_ucf101(root, dataset["split"], strict)
