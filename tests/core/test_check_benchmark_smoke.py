@@ -17,3 +17,4 @@ def test_check_benchmark_rates_every_mode(tmp_path):
     for row in results["rows"]:
         assert row["videos_per_s"] > 0
         assert row["ucf101_minutes"] == pytest.approx(13_320 / row["videos_per_s"] / 60)
+        assert row["cpu_ms_per_video"] > 0                                        # workers=0: all work in this process
