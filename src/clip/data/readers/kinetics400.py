@@ -55,7 +55,7 @@ def read_kinetics400(root: Path, max_missing_fraction: float, strict: bool = Tru
                             "<youtube_id>_<start:06d>_<end:06d>.mp4")
     test_source = "test/" if test else "val (no test split on disk)"
     layout = (f"kinetics400: {len(class_names)} classes, labels from "
-              f"{'annotation CSVs' if train_csv is not None else 'class folders'}; test = {test_source}")
+              f"{f'annotation CSVs ({train_csv.parent})' if train_csv is not None else 'class folders'}; test = {test_source}")
     log.info("%s; %d train, %d val, %d test videos", layout, len(train), len(val), len(test or val))
     return DatasetIndex(train=train, test=test or val, class_names=class_names, val=val, layout=layout,
                         missing=missing)
