@@ -36,6 +36,9 @@ def read_index(dataset: dict, strict: bool = True) -> DatasetIndex:
     if fmt == "hmdb51":
         return read_hmdb51(root, dataset["split"], strict)
     if fmt == "kinetics400":
+        if dataset.get("max_missing_fraction") is None:
+            raise UserError("dataset.max_missing_fraction: not set; a Kinetics-style dataset needs it (the fraction "
+                            "of listed clips a split may lack, e.g. 0.1; see conf/dataset/kinetics400.yaml)")
         return read_kinetics400(root, dataset["max_missing_fraction"], strict)
     if fmt == "list":
         return read_list(root, dataset["train_list"], dataset["val_list"], dataset["test_list"],
