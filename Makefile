@@ -12,9 +12,17 @@ $(STAMP): requirements.lock
 	python3 -m venv .venv
 	.venv/bin/pip install --quiet --upgrade pip
 	.venv/bin/pip install --quiet -r requirements.lock
+	$(EDITABLE)
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv from requirements.lock
+# The project itself, editable (its code stays here): `python -m src.train` and `python -m data_tools.…` then work
+# from any folder, not only from the checkout's root. --no-deps: the lock above already installed them.
+EDITABLE := .venv/bin/pip install --quiet --no-deps --editable .
+
+install: $(STAMP)  ## create .venv from requirements.lock and install the project into it (editable)
+	@# again when .venv came from elsewhere (or points at another checkout); the check runs outside the checkout
+	@cd / && $(CURDIR)/$(PY) -c "import src, sys; sys.exit(src.__path__[0] != '$(CURDIR)/src')" 2>/dev/null \
+		|| (cd $(CURDIR) && $(EDITABLE))
 
 demo: $(STAMP)  ## synthetic data + tiny models on CPU: trains video_coop, then a short header run
 	$(PY) -m src.train experiment=demo $(ARGS)

@@ -2,6 +2,7 @@
 
     python -m data_tools.make_synthetic                     # both, with the defaults below
     python -m data_tools.make_synthetic action --root data/synthetic/ucf_synth --seed 0 --groups 7
+    python -m data_tools.make_synthetic action --root data/synthetic/hmdb_like --layout hmdb51
     python -m data_tools.make_synthetic header --root data/synthetic/header --seed 0 --num_clips 64
 
 What the sets hold: src/synthetic/datasets.py.
@@ -30,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument("--num_frames", "--num-frames", type=int, default=32)
     action.add_argument("--width", type=int, default=64)
     action.add_argument("--height", type=int, default=48)
+    action.add_argument("--layout", default="flat", choices=("flat", "ucf101", "hmdb51", "kinetics400"),
+                        help="flat UCF-101 folders, or the tree the real ucf101 / hmdb51 / kinetics400 archives give")
     header = commands.add_parser("header", help="soccer-header .npy clips + all_clips.csv",
                                  formatter_class=with_defaults)
     header.add_argument("--root", type=Path, default=Path("data/synthetic/header"))

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from src.core.errors import UserError
-from src.synthetic import ucf_layout
+from src.synthetic import archive_layouts, ucf_layout
 from src.synthetic.action_clips import ACTION_CLASSES, CLASS_GROUPS, MOTION_PAIRS, render_action_clip
 from src.synthetic.dataset_dir import build_dataset_dir
 from src.synthetic.header_clips import render_header_clip
@@ -38,20 +38,28 @@ _FRAMES_PER_HALF = 45 * 60 * FPS  # a 45-minute half at 25 fps: the range of the
 
 
 def make_action_dataset(root: Path, *, seed: int, groups: int, clips_per_group: int, num_frames: int,
-                        width: int, height: int, force: bool = False) -> Path:
-    """Write the synthetic action set in UCF-101 layout under `root` (skipped when complete); returns root."""
+                        width: int, height: int, force: bool = False, layout: str = "flat") -> Path:
+    """Write the synthetic action set under `root` (skipped when complete); returns root.
+
+    layout: flat (UCF-101 class folders + lists in the root) or the tree a real archive unpacks to: ucf101,
+    hmdb51, kinetics400 (see src/synthetic/archive_layouts.py).
+    """
     _require(seed >= 0, "seed", f"must be >= 0, got {seed}")
     _require(groups >= 2, "groups", f"must be >= 2 so every split has train and test groups, got {groups}")
     _require(clips_per_group >= 1, "clips_per_group", f"must be >= 1, got {clips_per_group}")
     _require(num_frames >= 2, "num_frames", f"must be >= 2 to show motion, got {num_frames}")
     _require(width >= 16 and height >= 16 and width % 2 == 0 and height % 2 == 0, "width/height",
              f"must be even and >= 16 (the video encoders need even sizes), got {width}x{height}")
+    _require(layout in archive_layouts.LAYOUTS, "layout", f"must be one of {', '.join(archive_layouts.LAYOUTS)}, "
+             f"got {layout!r}")
+    _require(layout != "kinetics400" or groups >= 3, "groups", f"must be >= 3 for the kinetics400 layout, got {groups}")
     params = {"kind": "ucf101_action", "seed": seed, "groups": groups, "clips_per_group": clips_per_group,
               "num_frames": num_frames, "width": width, "height": height, "fps": FPS,
               "classes": list(ACTION_CLASSES)}
+    if layout != "flat":  # only then: sets made before layouts existed stay complete
+        params["layout"] = layout
 
     def build(tmp: Path) -> list[str]:
-        written = []
         for class_index, name in enumerate(ACTION_CLASSES):
             (tmp / name).mkdir()
             for group in range(1, groups + 1):
@@ -60,8 +68,8 @@ def make_action_dataset(root: Path, *, seed: int, groups: int, clips_per_group: 
                     frames = render_action_clip(name, rng, num_frames, width, height)  # (T, H, W, 3) uint8
                     relative = ucf_layout.video_path(name, group, clip)
                     encode_video(tmp / relative, frames)
-                    written.append(relative)
-        return written + ucf_layout.write_split_lists(tmp, list(ACTION_CLASSES), groups, clips_per_group)
+        ucf_layout.write_split_lists(tmp, list(ACTION_CLASSES), groups, clips_per_group)
+        return archive_layouts.arrange(tmp, layout, list(ACTION_CLASSES), groups, clips_per_group)
 
     if build_dataset_dir(Path(root), params, build, force):
         log.info("%s: wrote %d videos of %d classes", root, len(ACTION_CLASSES) * groups * clips_per_group,

@@ -165,25 +165,26 @@ def test_kinetics400_csv_layout_skips_clips_not_on_disk(tmp_path, caplog):
     write(root / "annotations" / "val.csv", [
         "label,youtube_id,time_start,time_end,split", "abseiling,ddd,1,11,val"])
     with caplog.at_level(logging.WARNING):
-        index = read_kinetics400(root)
+        index = read_kinetics400(root, max_missing_fraction=0.25)
     assert index.class_names == ["abseiling", "air drumming"]
     assert sorted((r.path.name, r.label, r.group) for r in index.train) == [
         ("aaa_000010_000020.mp4", 1, "aaa"), ("bbb_000000_000010.mp4", 0, "bbb"), ("ccc_000005_000015.mp4", 0, "ccc")]
     assert [r.path.name for r in index.val] == ["ddd_000001_000011.mp4"] and index.test == index.val
-    assert "1 of 4 listed clips are not under" in caplog.text
+    assert "1 of 4 listed train clips are not on disk (first: gone_000000_000010.mp4)" in caplog.text
+    assert [(m.split, m.where) for m in index.missing] == [("train", f"{root / 'annotations' / 'train.csv'}:5")]
 
 
 def test_kinetics400_folders_without_csv_and_bad_row(tmp_path):
     touch(tmp_path / "train" / "abseiling" / "bbb_000000_000010.mp4")
     touch(tmp_path / "train" / "zumba" / "eee_000003_000013.mp4")
     touch(tmp_path / "val" / "zumba" / "fff_000000_000010.mp4")
-    index = read_kinetics400(tmp_path)
+    index = read_kinetics400(tmp_path, max_missing_fraction=0.1)
     assert index.class_names == ["abseiling", "zumba"]
     assert [(r.label, r.group) for r in index.val] == [(1, "fff")]
     write(tmp_path / "annotations" / "train.csv", [
         "label,youtube_id,time_start,time_end", "abseiling,bbb,0,10", "zumba,eee,three,13"])
     with pytest.raises(UserError, match=r"train\.csv:3: time_start/time_end must be whole seconds"):
-        read_kinetics400(tmp_path)
+        read_kinetics400(tmp_path, max_missing_fraction=0.1)
 
 
 # ------------------------------------------------------------------------------------------------ list files

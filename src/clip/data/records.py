@@ -1,5 +1,5 @@
 """What a dataset index is made of (a video, its label and group; the splits) and the checks its readers share."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from src.core.errors import UserError
@@ -14,12 +14,22 @@ class VideoRecord:
     group: str | None        # clips sharing a group (UCF gXX, HMDB source film, YouTube id) stay in one split
 
 
+@dataclass(frozen=True)
+class MissingVideo:
+    """A video a list / annotation file names that is not on disk."""
+    path: Path
+    where: str               # "<list file>:<line>" (or "<csv>:<row>") naming it
+    split: str               # train | val | test
+
+
 @dataclass
 class DatasetIndex:
     train: list[VideoRecord]
     test: list[VideoRecord]                 # empty when the dataset has no test split
     class_names: list[str]                  # raw names (folder names / labels), index = label
     val: list[VideoRecord] | None           # an official validation split; None -> hold out from train
+    layout: str = ""                        # what the reader found where, in words (logs, dataset_report.json)
+    missing: list[MissingVideo] = field(default_factory=list)   # listed but not on disk (left out of the splits)
 
 
 def require_dir(path: Path, fix: str) -> Path:
@@ -52,8 +62,20 @@ def check_label(file: Path, line_no: int, label: int, num_classes: int, *, first
                         "(the class list); fix or remove the line")
 
 
-def video_path(root: Path, rel: str, file: Path, line_no: int) -> Path:
+def locate_video(root: Path, rel: str, file: Path, line_no: int, split: str,
+                 missing: list[MissingVideo]) -> Path | None:
+    """root/rel (rel may be absolute, with / or \\), or None after noting it in `missing` when it is not a file."""
     path = root / rel.replace("\\", "/")
-    if not path.is_file():
-        raise UserError(f"{file}:{line_no}: video {path} does not exist; fix the path or remove the line")
-    return path
+    if path.is_file():
+        return path
+    missing.append(MissingVideo(path, f"{file}:{line_no}", split))
+    return None
+
+
+def raise_if_missing(index: DatasetIndex, fix: str) -> DatasetIndex:
+    """A complete archive (UCF-101, HMDB-51, a list file) lists only videos that exist: one error line if not."""
+    if index.missing:
+        first, more = index.missing[0], len(index.missing) - 1
+        also = f" (and {more} more listed video(s) are missing)" if more else ""
+        raise UserError(f"{first.where}: video {first.path} does not exist{also}; {fix}")
+    return index
