@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from src.core.errors import UserError
 from src.header.data.dataset import HeaderClipDataset, HeaderTable, read_header_csv
-from src.header.data.transforms import build_clip_transform
+from src.header.data.transforms import BatchAugment, build_clip_transform, check_augment_on
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,15 @@ class HeaderDataModule(pl.LightningDataModule):
         read = dict(check_clips=dataset["check_clips"], max_bad_fraction=dataset["max_bad_fraction"])
         self.train_table: HeaderTable = read_header_csv(Path(dataset["train_csv"]), **read)
         self.val_table: HeaderTable = read_header_csv(Path(dataset["val_csv"]), **read)
-        self.train_transform = build_clip_transform(
-            input_size=dataset["input_size"], augment=dataset["augment"], flip_prob=dataset["flip_prob"],
-            color_jitter=dataset["color_jitter"], mean=mean, std=std)
+        on_loader = check_augment_on(dataset["augment_on"]) == "loader"
+        augment = dict(augment=dataset["augment"], flip_prob=dataset["flip_prob"],
+                       color_jitter=dataset["color_jitter"], mean=mean, std=std)
+        self.train_transform = build_clip_transform(input_size=dataset["input_size"], normalise=on_loader, **augment)
+        # augment_on=device: training batches arrive as uint8 and are augmented in on_after_batch_transfer.
+        self.batch_augment = None if on_loader else BatchAugment(**augment)
         self.val_transform = build_clip_transform(
-            input_size=dataset["input_size"], augment=False, flip_prob=0.0, color_jitter={}, mean=mean, std=std)
+            input_size=dataset["input_size"], augment=False, flip_prob=0.0, color_jitter={}, mean=mean, std=std,
+            normalise=True)
         counts = self.train_table.class_counts
         if min(counts) == 0:
             log.warning("%s has no %s clips: the classifier cannot learn that class", dataset["train_csv"],
@@ -76,6 +80,13 @@ class HeaderDataModule(pl.LightningDataModule):
         frames = self.cfg["num_frames"]
         self.train_set = HeaderClipDataset(self.train_table.rows, num_frames=frames, transform=self.train_transform)
         self.val_set = HeaderClipDataset(self.val_table.rows, num_frames=frames, transform=self.val_transform)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """augment_on=device: uint8 pixel batches (training) -> augmented, normalised float on the device."""
+        if self.batch_augment is not None and isinstance(batch, dict) and "video" in batch \
+                and batch["video"].dtype == torch.uint8:
+            batch["video"] = self.batch_augment(batch["video"], training=self.trainer.training)
+        return batch
 
     def train_dataloader(self) -> DataLoader:
         sampler = None
