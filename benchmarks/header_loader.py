@@ -93,7 +93,7 @@ def load_and_augment(dataset, augment: BatchAugment, n: int, batch: int) -> None
         augment(videos, training=True)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description="task=header loader: ours vs the original's naive loader")
     parser.add_argument("--clips", type=int, default=24)
     parser.add_argument("--frames", type=int, default=32, help="frames stored per clip")
@@ -102,7 +102,8 @@ def main() -> None:
     parser.add_argument("--input-size", type=int, default=224, help="model input size (dataset.input_size)")
     parser.add_argument("--batch", type=int, default=8, help="batch size of the device-side batch augmentation")
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR, help="where header_loader.json goes")
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)  # as in a DataLoader worker: one clip per core
 
     cfg = compose_config(["task=header", "backbone=csn"])
@@ -135,10 +136,10 @@ def main() -> None:
                 rates[name].append(timed(job, n))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    report(args, rates)
+    return report(args, rates)
 
 
-def report(args, rates: dict[str, list[dict]]) -> None:
+def report(args, rates: dict[str, list[dict]]) -> dict:
     cpu = {name: median([r["cpu"] for r in runs]) for name, runs in rates.items()}
     wall = {name: median([r["wall"] for r in runs]) for name, runs in rates.items()}
     labels = {"naive": "naive (np.load + PIL per frame)", "loader": "ours, augment_on=loader",
@@ -149,10 +150,13 @@ def report(args, rates: dict[str, list[dict]]) -> None:
                 [[labels[k], cpu[k], cpu[k] / cpu["naive"], wall[k] / wall["naive"]] for k in cpu])
     for key in ("loader", "device_loader_part"):
         print(f"{labels[key]} / naive = {cpu[key] / cpu['naive']:.2f}x")
-    save_results("header_loader", {
-        "setting": vars(args), "clock": "process_cpu_time", "clips_per_s": cpu, "clips_per_s_wall": wall,
+    results = {
+        "setting": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "clock": "process_cpu_time", "clips_per_s": cpu, "clips_per_s_wall": wall,
         "ratio": {k: cpu[k] / cpu["naive"] for k in cpu}, "ratio_wall": {k: wall[k] / wall["naive"] for k in wall},
-        "rounds": rates, "environment": environment(torch.device("cpu"))}, RESULTS_DIR)
+        "rounds": rates, "environment": environment(torch.device("cpu"))}
+    save_results("header_loader", results, args.out_dir)
+    return results
 
 
 if __name__ == "__main__":
