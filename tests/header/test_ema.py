@@ -3,9 +3,11 @@
 One tiny end-to-end run also carries the other speed/timm keys (augment_on=device, drop path, cpu_threads)."""
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
+from torch import nn
 
 from src.core.errors import UserError
 from src.header.ema import HeaderModelEma, ema_callbacks
@@ -18,6 +20,30 @@ def test_ema_decay_is_checked():
     for bad in (0.0, 1.0, 1.5, "fast", True):
         with pytest.raises(UserError, match="finetune.ema_decay"):
             ema_callbacks({"ema_decay": bad})
+
+
+def test_average_follows_steps_swaps_in_for_validation_and_resumes():
+    torch.manual_seed(0)
+    module = SimpleNamespace(net=nn.Linear(3, 2))
+    trainer = SimpleNamespace(global_step=0, sanity_checking=False)
+    averaging = HeaderModelEma(0.5)
+    averaging.on_fit_start(trainer, module)
+    start = module.net.weight.detach().clone()
+    for step, shift in ((1, 1.0), (2, 2.0), (2, 100.0)):  # the last call: no optimizer step, no update
+        with torch.no_grad():
+            module.net.weight.copy_(start + shift)
+        trainer.global_step = step
+        averaging.on_train_batch_end(trainer, module, None, None, step)
+    # timm: the first update copies (decay 0 at step 1), the next blends at 0.5: start + (1 + 2) / 2
+    assert torch.allclose(averaging.ema.module.weight, start + 1.5)
+    averaging.on_validation_start(trainer, module)
+    assert torch.allclose(module.net.weight, start + 1.5)           # validation sees the average
+    averaging.on_validation_end(trainer, module)
+    assert torch.equal(module.net.weight, start + 100.0)            # training continues on its own weights
+    resumed = HeaderModelEma(0.5)
+    resumed.load_state_dict(averaging.state_dict())                 # Lightning restores before on_fit_start
+    resumed.on_fit_start(trainer, module)
+    assert torch.equal(resumed.ema.module.weight, averaging.ema.module.weight)
 
 
 def _run_dir(root: Path) -> Path:
