@@ -20,6 +20,7 @@ from rich.table import Table
 from src.core import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
 from src.core.atomic import write_json
 from src.core.cli_checks import CONF_DIR, check_group_choices
+from src.core.cpu_threads import apply_cpu_threads
 from src.core.errors import UserError
 from src.core.loggers import build_callbacks, build_loggers
 
@@ -56,6 +57,7 @@ def train(cfg: DictConfig) -> dict:
     os.environ[RUN_DIR_ENV] = str(cfg.run_dir)
     pl.seed_everything(cfg.seed, workers=True)
 
+    apply_cpu_threads(cfg)  # trainer.cpu_threads: checked, applied, and taken out (not a Trainer argument)
     parts = hydra.utils.get_method(cfg.task.builder)(cfg)
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=build_callbacks(cfg) + parts.callbacks, logger=build_loggers(cfg)

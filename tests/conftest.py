@@ -148,3 +148,14 @@ def cli(monkeypatch, capsys, tmp_path):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def restore_torch_threads_after_each_test():
+    """An in-process run applies trainer.cpu_threads (torch's thread count is process-wide): give every test the
+    thread count it started with, so one run's setting never slows the tests after it."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)

@@ -76,6 +76,7 @@ def videomix(video: Tensor, labels: Tensor, num_classes: int, kind: str, prob: f
 
 
 def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
-    """Cross-entropy against soft targets: logits (B, C), targets (B, C) rows summing to 1 -> scalar mean."""
+    """Cross-entropy against soft targets: logits (B, C), targets (B, C) rows summing to 1 -> scalar mean.
+    (torch's cross_entropy with class-probability targets; the shape check keeps index labels out.)"""
     assert logits.shape == targets.shape, f"soft_cross_entropy: {tuple(logits.shape)} vs {tuple(targets.shape)}"
-    return -(targets * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+    return F.cross_entropy(logits, targets)

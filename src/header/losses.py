@@ -7,6 +7,7 @@ clips: alpha_t * (1 - p_t)^gamma * CE, with alpha on the header class.
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.ops import sigmoid_focal_loss
 
 from src.core.errors import UserError
 
@@ -14,15 +15,18 @@ LOSSES = ("ce", "weighted_ce", "focal")
 
 
 class FocalLoss(nn.Module):
+    """Focal loss of the two-logit head through torchvision's sigmoid focal loss: with two classes,
+    softmax(z)[header] = sigmoid(z_header - z_no_header), so the softmax focal loss is exactly the sigmoid focal loss
+    of that logit margin (alpha on the header class)."""
+
     def __init__(self, alpha: float, gamma: float):
         super().__init__()
         self.alpha, self.gamma = alpha, gamma
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        log_p = F.log_softmax(logits.float(), dim=-1)                 # (B, 2)
-        log_pt = log_p.gather(1, labels[:, None]).squeeze(1)          # (B,) log prob of the true class
-        alpha_t = torch.where(labels == 1, self.alpha, 1.0 - self.alpha)
-        return -alpha_t * (1.0 - log_pt.exp()) ** self.gamma * log_pt
+        logits = logits.float()
+        margin = logits[:, 1] - logits[:, 0]                          # (B,) the header logit of a sigmoid
+        return sigmoid_focal_loss(margin, labels.float(), alpha=self.alpha, gamma=self.gamma, reduction="none")
 
 
 class WeightedCrossEntropy(nn.Module):

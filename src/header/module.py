@@ -19,6 +19,7 @@ from src.core.epoch_result import EpochResult, publish
 from src.header.losses import build_loss
 from src.header.metrics import best_f1_threshold, binary_metrics
 from src.header.models.net import build_header_net
+from src.header.models.videomae import add_drop_path
 from src.header.param_groups import apply_finetune_mode, build_param_groups
 
 
@@ -44,6 +45,7 @@ class HeaderModule(pl.LightningModule):
         self.save_hyperparameters()  # plain dicts + list only: checkpoints load with weights_only=True
         self.threshold = float(task["threshold"])
         self.net = build_header_net(backbone, num_frames=dataset["num_frames"], input_size=dataset["input_size"])
+        add_drop_path(self.net.backbone, finetune["drop_path_rate"])  # stochastic depth (VideoMAE only)
         self._frozen_modules = apply_finetune_mode(self.net, mode=finetune["name"],
                                                    unfreeze_blocks=finetune["unfreeze_blocks"])
         self.loss_fn = build_loss(loss, class_counts)

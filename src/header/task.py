@@ -9,6 +9,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from src.core.parts import TaskParts
 from src.header.artifacts import HeaderRunArtifacts
 from src.header.data.datamodule import HeaderDataModule
+from src.header.ema import ema_callbacks
 from src.header.feature_cache import clip_cache_mode, clip_feature_caching
 from src.header.module import HeaderModule
 
@@ -27,13 +28,14 @@ def build(cfg: DictConfig) -> TaskParts:
     # rename, atomic CSV writes), so concurrent calls leave one complete dataset.
     datamodule.prepare_data()
     module = HeaderModule.from_config(config, datamodule.class_counts)
+    averaging = ema_callbacks(config["finetune"])  # finetune.ema_decay, checked before the run folder
     run_dir = Path(config["run_dir"])
     if rank_zero_only.rank == 0:  # other DDP ranks never write here
         run_dir.mkdir(parents=True, exist_ok=True)
     data = datamodule.describe()
     log.info("header data: %s", data)
     writer = HeaderRunArtifacts(run_dir, config, datamodule.val_table.rows)
-    callbacks = [writer]
+    callbacks = [writer, *averaging]  # after the writer: validation (and the best weights) use the average
     cache_mode = clip_cache_mode(config)
     if cache_mode != "off":  # finetune=frozen only: the frozen backbone's features, computed once
         callbacks.insert(0, clip_feature_caching(config, cache_mode))

@@ -9,12 +9,14 @@ import torch
 from src.core.errors import UserError
 from src.header.data.datamodule import HeaderDataModule
 from src.header.data.dataset import HeaderClipDataset, open_clip, read_header_csv, sample_frame_indices
-from src.header.data.transforms import RandomHueRotation, build_clip_transform, rgb_hue_rotation
+from src.header.data.transforms import build_clip_transform
+from tests.composed import section
 from tests.header.clip_sets import write_clip_set
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
-JITTER = {"brightness": 0.1, "contrast": 0.1, "saturation": 0.1, "hue": 0.05}
+JITTER = {"brightness": 0.1, "contrast": 0.1, "saturation": 0.1, "hue": 0.1}
 READ = {"check_clips": True, "max_bad_fraction": 0.2}
+NORM = {"mean": MEAN, "std": STD, "normalise": True}
 
 
 def _csv(path: Path, rows: list[dict]) -> Path:
@@ -103,7 +105,7 @@ def test_clip_is_memory_mapped_and_item_is_normalised(tmp_path):
     np.save(tmp_path / "c.npy", clip)
     assert isinstance(open_clip(tmp_path / "c.npy"), np.memmap)
     rows = read_header_csv(_csv(tmp_path / "c.csv", [{"path": "c.npy", "label": 1}]), **READ).rows
-    transform = build_clip_transform(input_size=8, augment=False, flip_prob=0.0, color_jitter={}, mean=MEAN, std=STD)
+    transform = build_clip_transform(input_size=8, augment=False, flip_prob=0.0, color_jitter={}, **NORM)
     item = HeaderClipDataset(rows, num_frames=4, transform=transform)[0]
     assert item["video"].shape == (3, 4, 8, 8) and item["label"] == 1 and item["row_idx"] == 0
     red = item["video"][0, :, 0, 0] * STD[0] + MEAN[0]  # un-normalised red value per sampled frame
@@ -117,23 +119,24 @@ def test_augmentation_is_identical_for_every_frame(tmp_path):
     frame = np.random.default_rng(0).integers(0, 255, (1, 16, 16, 3), dtype=np.uint8)
     np.save(tmp_path / "same.npy", np.repeat(frame, 8, axis=0))  # 8 identical frames
     rows = read_header_csv(_csv(tmp_path / "s.csv", [{"path": "same.npy", "label": 0}]), **READ).rows
-    flip_all = build_clip_transform(input_size=16, augment=True, flip_prob=1.0, color_jitter=JITTER, mean=MEAN, std=STD)
-    plain = build_clip_transform(input_size=16, augment=False, flip_prob=0.0, color_jitter={}, mean=MEAN, std=STD)
+    flip_all = build_clip_transform(input_size=16, augment=True, flip_prob=1.0, color_jitter=JITTER, **NORM)
+    plain = build_clip_transform(input_size=16, augment=False, flip_prob=0.0, color_jitter={}, **NORM)
     torch.manual_seed(0)
     video = HeaderClipDataset(rows, num_frames=8, transform=flip_all)[0]["video"]  # (3, T, S, S)
     for t in range(1, 8):
         assert torch.equal(video[:, t], video[:, 0]), "frames of one clip got different augmentations"
     reference = HeaderClipDataset(rows, num_frames=8, transform=plain)[0]["video"]
-    no_jitter = build_clip_transform(input_size=16, augment=True, flip_prob=1.0, color_jitter={}, mean=MEAN, std=STD)
+    no_jitter = build_clip_transform(input_size=16, augment=True, flip_prob=1.0, color_jitter={}, **NORM)
     flipped = HeaderClipDataset(rows, num_frames=8, transform=no_jitter)[0]["video"]
     assert torch.allclose(flipped, reference.flip(-1))
 
 
 def _dataset_cfg(train: Path, val: Path, **over) -> dict:
-    return {"train_csv": str(train), "val_csv": str(val), "num_frames": 4, "input_size": 16, "augment": False,
+    """The composed header dataset section (every key the datamodule reads) with test-sized values."""
+    return {**section("dataset", ["task=header"]), "train_csv": str(train), "val_csv": str(val), "num_frames": 4, "input_size": 16, "augment": False,
             "flip_prob": 0.5, "color_jitter": JITTER, "balanced_sampling": False, "batch_size": 4,
-            "val_batch_size": 4, "num_workers": 0, "check_clips": True, "max_bad_fraction": 0.1,
-            "generate_if_missing": False, **over}
+            "val_batch_size": 4, "num_workers": 0, "augment_on": "loader", "check_clips": True,
+            "max_bad_fraction": 0.1, "generate_if_missing": False, **over}
 
 
 def test_balanced_sampling_draws_headers_half_the_time(tmp_path):
@@ -158,31 +161,6 @@ def test_val_batches_carry_row_indices_and_no_augmentation(tmp_path):
     second = torch.cat([b["video"] for b in dm.val_dataloader()])
     assert torch.equal(first, second)
     assert torch.cat([b["row_idx"] for b in dm.val_dataloader()]).tolist() == list(range(6))
-
-
-def test_hue_rotation_keeps_luma_and_greys_and_turns_like_adjust_hue():
-    from torchvision.transforms.v2 import functional as F
-    from torchvision.transforms.v2.functional._color import _rgb_to_hsv
-
-    assert torch.allclose(rgb_hue_rotation(0.0), torch.eye(3), atol=1e-6)
-    matrix = rgb_hue_rotation(0.4)
-    luma = torch.tensor([0.299, 0.587, 0.114])
-    assert torch.allclose(luma @ matrix, luma, atol=1e-5)                                # luma unchanged
-    assert torch.allclose(matrix @ torch.full((3,), 0.4), torch.full((3,), 0.4), atol=1e-5)  # greys stay grey
-    colours = torch.tensor([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.8, 0.8, 0.1]]).T[:, :, None]
-    ours = torch.einsum("ij,jhw->ihw", rgb_hue_rotation(2 * np.pi * 0.05), colours).clamp(0, 1)
-    turn = lambda img: (_rgb_to_hsv(img)[0] - _rgb_to_hsv(colours)[0] + 0.5) % 1.0 - 0.5  # noqa: E731
-    assert torch.allclose(turn(F.adjust_hue(colours, 0.05)), torch.tensor(0.05), atol=1e-4)
-    assert ((turn(ours) > 0.01) & (turn(ours) < 0.1)).all(), turn(ours)               # same direction, similar size
-    from torchvision import tv_tensors
-
-    frame = torch.rand(1, 3, 8, 8) * 0.5 + 0.25
-    video = tv_tensors.Video(frame.repeat(4, 1, 1, 1))
-    torch.manual_seed(3)  # a draw of -0.099 of a turn
-    out = RandomHueRotation(0.1)(video)                                        # one angle for the whole clip
-    assert isinstance(out, tv_tensors.Video) and not torch.allclose(out, video, atol=1e-3)
-    assert all(torch.equal(out[t], out[0]) for t in range(4))
-    assert torch.allclose(torch.einsum("c,tchw->thw", luma, out), torch.einsum("c,tchw->thw", luma, video), atol=1e-5)
 
 
 def test_synthetic_header_set_is_generated_and_split_by_match(tmp_path, monkeypatch):

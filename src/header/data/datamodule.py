@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from src.core.errors import UserError
 from src.core.loader_options import pin_memory
 from src.header.data.dataset import HeaderClipDataset, HeaderTable, read_header_csv
-from src.header.data.transforms import build_clip_transform
+from src.header.data.transforms import BatchAugment, build_clip_transform, check_augment_on
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,15 @@ class HeaderDataModule(pl.LightningDataModule):
             if dataset[key] is None:
                 raise UserError(f"dataset.{key} is not set; pass dataset.{key}=<csv> (make train.csv/val.csv with "
                                 f"`python -m data_tools.split_dataset`), or use dataset=header_synthetic")
-        self.train_transform = build_clip_transform(
-            input_size=dataset["input_size"], augment=dataset["augment"], flip_prob=dataset["flip_prob"],
-            color_jitter=dataset["color_jitter"], mean=mean, std=std)
+        on_loader = check_augment_on(dataset["augment_on"]) == "loader"
+        augment = dict(augment=dataset["augment"], flip_prob=dataset["flip_prob"],
+                       color_jitter=dataset["color_jitter"], mean=mean, std=std)
+        self.train_transform = build_clip_transform(input_size=dataset["input_size"], normalise=on_loader, **augment)
+        # augment_on=device: training batches arrive as uint8 and are augmented in on_after_batch_transfer.
+        self.batch_augment = None if on_loader else BatchAugment(**augment)
         self.val_transform = build_clip_transform(
-            input_size=dataset["input_size"], augment=False, flip_prob=0.0, color_jitter={}, mean=mean, std=std)
+            input_size=dataset["input_size"], augment=False, flip_prob=0.0, color_jitter={}, mean=mean, std=std,
+            normalise=True)
         self.train_set = self.val_set = None  # built by setup(); cached features via use_cached()
 
     def prepare_data(self) -> None:
@@ -109,6 +113,13 @@ class HeaderDataModule(pl.LightningDataModule):
     def use_cached(self, split: str, dataset) -> None:
         """Serve `split` from `dataset` (its cached features) from the next dataloader on."""
         setattr(self, f"{split}_set", dataset)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """augment_on=device: uint8 pixel batches (training) -> augmented, normalised float on the device."""
+        if self.batch_augment is not None and isinstance(batch, dict) and "video" in batch \
+                and batch["video"].dtype == torch.uint8:
+            batch["video"] = self.batch_augment(batch["video"], training=self.trainer.training)
+        return batch
 
     def train_dataloader(self) -> DataLoader:
         sampler = None

@@ -1,65 +1,67 @@
-"""task=header clip transforms: torchvision.transforms.v2 on a (T, C, H, W) video, random draws once per clip.
+"""task=header clip transforms: a (T, 3, H, W) uint8 video -> a (T, 3, S, S) model input, draws once per clip.
 
-    uint8 video -> resize -> [flip -> float -> brightness/contrast/saturation -> hue] -> normalise
+    uint8 video -> resize -> [flip + one fused colour map (src/header/augment.py)] + normalise -> float
 
-Colour jitter runs on float frames (torchvision's uint8 path converts per op) and after the resize (fewer pixels
-when frames shrink). Hue is a rotation of the chroma plane in YIQ space, one 3x3 matrix per clip: torchvision's
-`adjust_hue` goes through HSV and costs ~45 ms per 16 x 224 x 224 clip on one core, 4x the rest of the pipeline
-together (measured with benchmarks/header_loader.py). The two hue models differ: a request of 0.05 of a turn moves
-the HSV hue of saturated colours by 0.02-0.07 in the same direction and keeps luma exactly — an augmentation of
-the same kind and size, not a bit-exact ColorJitter.
+`dataset.augment_on` says where the random part runs:
+- loader: in the DataLoader workers, as above.
+- device: the loader only reads, samples, resizes and hands over uint8 frames (4x fewer bytes to move); the
+  datamodule's `on_after_batch_transfer` flips, colour-maps and normalises the whole batch on the accelerator
+  (`BatchAugment`), with the same per-clip draws as the loader would make.
+Evaluation is normalisation only, in the loader, either way (so the frozen-feature cache and evaluation read the
+same float frames).
 """
-import math
-
 import torch
-from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-# NTSC RGB -> YIQ: Y is luma, (I, Q) the chroma plane a hue shift rotates.
-_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+from src.core.errors import UserError
+from src.header.augment import augment_and_normalise, check_jitter, draw_clip_params, identity_params
+
+AUGMENT_PLACES = ("loader", "device")
 
 
-class RandomHueRotation(v2.Transform):
-    """Shift the hue of every frame by the same angle, drawn from [-hue, hue] of a full turn (as ColorJitter's
-    `hue`). Expects float frames in [0, 1] with channels at dim -3; keeps luma, clamps to [0, 1]."""
-
-    _transformed_types = (tv_tensors.Video, tv_tensors.Image)
-
-    def __init__(self, hue: float):
-        super().__init__()
-        assert 0.0 <= hue <= 0.5, f"hue jitter must be in [0, 0.5], got {hue}"
-        self.hue = hue
-
-    def make_params(self, flat_inputs: list) -> dict:
-        angle = float(torch.empty(()).uniform_(-self.hue, self.hue)) * 2.0 * math.pi
-        return {"matrix": rgb_hue_rotation(angle)}
-
-    def transform(self, inpt: torch.Tensor, params: dict) -> torch.Tensor:
-        assert inpt.is_floating_point(), "RandomHueRotation needs float frames (put it after ToDtype)"
-        matrix = params["matrix"].to(inpt.device, inpt.dtype)
-        out = torch.einsum("ij,...jhw->...ihw", matrix, inpt.as_subclass(torch.Tensor)).clamp_(0.0, 1.0)
-        return tv_tensors.wrap(out, like=inpt)
+def check_augment_on(place: str) -> str:
+    if place not in AUGMENT_PLACES:
+        raise UserError(f"dataset.augment_on={place}: choose loader (DataLoader workers) or device (the batch, after "
+                        f"it reached the accelerator)")
+    return place
 
 
-def rgb_hue_rotation(angle: float) -> torch.Tensor:
-    """The 3x3 RGB matrix that rotates hue by `angle` radians (YIQ -> rotate (I, Q) -> RGB)."""
-    c, s = math.cos(angle), math.sin(angle)
-    rotate = torch.tensor([[1.0, 0.0, 0.0], [0.0, c, s], [0.0, -s, c]])  # this sign turns hue like adjust_hue
-    return torch.linalg.inv(_RGB_TO_YIQ) @ rotate @ _RGB_TO_YIQ
+class ClipTransform:
+    """uint8 video (T, 3, H, W) -> (T, 3, S, S): float and normalised, or (`normalise=False`) uint8 resized only."""
+
+    def __init__(self, *, input_size: int, augment: bool, flip_prob: float, color_jitter: dict, mean, std,
+                 normalise: bool):
+        self.resize = v2.Resize((input_size, input_size), antialias=True)
+        self.augment, self.flip_prob, self.jitter = augment, flip_prob, check_jitter(color_jitter or {})
+        self.mean, self.std, self.normalise = list(mean), list(std), normalise
+
+    def __call__(self, video: torch.Tensor) -> torch.Tensor:
+        frames = self.resize(video).as_subclass(torch.Tensor)                    # (T, 3, S, S) uint8
+        if not self.normalise:
+            return frames
+        params = (draw_clip_params(1, flip_prob=self.flip_prob, jitter=self.jitter) if self.augment
+                  else identity_params(1))
+        clip = frames.transpose(0, 1).contiguous()[None]                           # (1, 3, T, S, S)
+        return augment_and_normalise(clip, params, mean=self.mean, std=self.std)[0].transpose(0, 1)
 
 
 def build_clip_transform(*, input_size: int, augment: bool, flip_prob: float, color_jitter: dict,
-                         mean: list[float], std: list[float]) -> v2.Compose:
-    """uint8 video (T, 3, H, W) -> normalised float (T, 3, S, S); every frame gets the same random draws
-    (torchvision treats a Video as one sample)."""
-    steps: list = [v2.Resize((input_size, input_size), antialias=True)]
-    if augment:
-        steps.append(v2.RandomHorizontalFlip(flip_prob))
-    steps.append(v2.ToDtype(torch.float32, scale=True))
-    if augment and color_jitter:
-        jitter = {k: v for k, v in color_jitter.items() if k != "hue"}
-        steps.append(v2.ColorJitter(**jitter))
-        if color_jitter.get("hue"):
-            steps.append(RandomHueRotation(color_jitter["hue"]))
-    steps.append(v2.Normalize(mean=list(mean), std=list(std)))
-    return v2.Compose(steps)
+                         mean: list[float], std: list[float], normalise: bool) -> ClipTransform:
+    """The per-clip transform of a split (every frame gets the same random draws)."""
+    return ClipTransform(input_size=input_size, augment=augment, flip_prob=flip_prob, color_jitter=color_jitter,
+                         mean=mean, std=std, normalise=normalise)
+
+
+class BatchAugment:
+    """augment_on=device: uint8 batches (B, 3, T, S, S) -> flipped, colour-mapped, normalised float, on the
+    batch's device. Each clip gets its own draws (the loader-side distribution), the same for all its frames."""
+
+    def __init__(self, *, augment: bool, flip_prob: float, color_jitter: dict, mean, std):
+        self.augment, self.flip_prob, self.jitter = augment, flip_prob, check_jitter(color_jitter or {})
+        self.mean, self.std = list(mean), list(std)
+
+    def __call__(self, video: torch.Tensor, *, training: bool) -> torch.Tensor:
+        n = video.shape[0]
+        params = (draw_clip_params(n, flip_prob=self.flip_prob, jitter=self.jitter) if training and self.augment
+                  else identity_params(n))
+        return augment_and_normalise(video, params, mean=self.mean, std=self.std)

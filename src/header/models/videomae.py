@@ -5,6 +5,8 @@ original VideoMAE v2 format, see videomae_convert.py), a weights file inside suc
 `.pth` (its architecture then comes from `backbone.variant`). null = random init from `backbone.variant`.
 The frame count and image size follow the dataset: the position embedding is a fixed sin-cos table, rebuilt for
 any (T / tubelet) x (S / patch) token grid, so only those two divisibility rules apply.
+`finetune.drop_path_rate` adds stochastic depth (timm's DropPath), which transformers' VideoMAE lacks: see
+`add_drop_path`.
 """
 import json
 import logging
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
+from timm.layers import DropPath
 from torch import nn
 from transformers import VideoMAEConfig, VideoMAEModel
 
@@ -47,6 +50,25 @@ class VideoMAEBackbone(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         assert x.ndim == 5 and x.shape[1] == 3, f"VideoMAE expects (B, 3, T, S, S) clips, got {tuple(x.shape)}"
         return self.model(pixel_values=x.transpose(1, 2)).last_hidden_state  # input (B, T, 3, S, S) -> (B, N, D)
+
+
+def add_drop_path(backbone: nn.Module, rate: float) -> None:
+    """Stochastic depth as in VideoMAE v2 fine-tuning: timm's DropPath on both residual branches of every block,
+    its rate rising linearly from 0 (first block) to `rate` (last). transformers' blocks add the residual
+    themselves, so the DropPath follows each branch's last op (its output dropout), before the addition. It has no
+    parameters (state dicts unchanged) and is the identity at rate 0 and in eval mode."""
+    if not 0.0 <= rate < 1.0:
+        raise UserError(f"finetune.drop_path_rate={rate}: must be in [0, 1) (VideoMAE v2 recipes use 0.1-0.3)")
+    if rate == 0.0:
+        return
+    if not isinstance(backbone, VideoMAEBackbone):
+        raise UserError(f"finetune.drop_path_rate={rate}: stochastic depth is for VideoMAE (backbone=vmae); "
+                        f"set finetune.drop_path_rate=0 for this backbone")
+    blocks = backbone.model.encoder.layer
+    for block, block_rate in zip(blocks, torch.linspace(0.0, rate, len(blocks), dtype=torch.float64).tolist()):
+        for branch in (block.attention.output, block.output):  # attention and MLP branch ends
+            assert isinstance(branch.dropout, nn.Dropout), f"unexpected VideoMAE block layout: {type(branch.dropout)}"
+            branch.dropout = nn.Sequential(branch.dropout, DropPath(block_rate))
 
 
 def build_videomae(backbone: dict, *, num_frames: int,
