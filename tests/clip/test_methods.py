@@ -24,10 +24,10 @@ METHODS = {"dual_coop": DualCoOp, "stt": STT, "vidop": ViDOP, "vilt": ViLT, "vit
 # What METHODS.md lists as learned, by top-level attribute (stt/vilt/vita pool by `mean`: no parameters).
 LEARNED = {
     "dual_coop": {"text_encoder", "pooling", "visual_prompts"},
-    "stt": {"text_encoder", "video_prompter", "summary_to_text"},
+    "stt": {"text_encoder", "video_prompter", "summary_readout", "summary_to_text"},
     "vidop": {"pooling", "visual_prompts"},
     "vilt": {"text_encoder", "visual_prompts", "text_deep", "vision_deep", "text_to_vision", "vision_to_text"},
-    "vita": {"text_encoder", "video_prompter"},
+    "vita": {"text_encoder", "video_prompter", "summary_readout"},
 }
 # clip_tiny has 2 layers per tower and width 64: the YAML defaults name layers 0–9 and 12 heads.
 TINY = {"summary_heads": 2, "summary_to_text_layers": [0, 1], "text_to_vision_layers": [0],
