@@ -227,6 +227,24 @@ def test_frame_summary_sees_frame_order():
     assert (forward - backward).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("name", ["vita", "stt"])
+def test_summary_readout_starts_as_clips_readout_then_carries_order_through_mean_pooling(name):
+    model = build(name, num_frames=4).eval()
+    clips = videos(b=2, t=4)[:, 0]                                   # (N, T, 3, H, W)
+    with torch.no_grad():
+        tokens = model.vision_tower.encode_tokens(clips.flatten(0, 1), hook=model.video_prompter.make_hook())
+        clip_readout = model.vision_tower.readout(tokens).view(2, 4, -1)        # CLIP's CLS -> ln_post -> proj
+        assert torch.equal(model.encode_frames(clips), clip_readout)            # zero-initialised readout
+        torch.nn.init.normal_(model.summary_readout.to_embedding.weight, std=0.5)   # as if trained
+        cls = tokens[:, 0].view(2, 4, -1)                                       # (N, T, Dv) final CLS tokens
+        added = model.encode_frames(clips) - clip_readout
+        assert torch.allclose(added, model.summary_readout(cls), atol=1e-5)
+        # Under mean pooling the readout's mean over the frames still depends on their order.
+        forward, backward = model.summary_readout(cls).mean(1), model.summary_readout(cls.flip(1)).mean(1)
+    assert model.pooling.__class__.__name__ == "MeanPooling"                    # the methods' default
+    assert (forward - backward).abs().max() > 1e-3
+
+
 def test_vita_checks_the_frame_count():
     model = build("vita", num_frames=3)
     with pytest.raises(UserError, match="dataset.num_frames"):
