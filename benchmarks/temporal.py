@@ -1,7 +1,8 @@
 """Which CLIP methods model time: every method on the synthetic set's motion-only classes, one fixed budget.
 
-    python -m benchmarks.temporal                                   # all rows below (CPU: 6–8 minutes on 2 shared cores)
-    python -m benchmarks.temporal --methods video_coop_mean vita --override trainer.max_epochs=2
+    python -m benchmarks.temporal                                   # the 7 default rows x 3 seeds (CPU: ~20 min quiet)
+    python -m benchmarks.temporal --methods stt_attention vilt_attention vita_attention   # the pooling=attention rows
+    python -m benchmarks.temporal --methods video_coop_mean vita --seeds 0 --override trainer.max_epochs=2
 
 Data: the synthetic action set (data_tools/make_synthetic.py; generated under data/ when missing) restricted to
 its MOTION_PAIRS: moving left / moving right and growing / shrinking. The two members of a pair draw their frames
@@ -10,18 +11,24 @@ pooling) sits at chance (50%) inside each pair; only what a method learns about 
 look different (colour, motion kind); the rows also report how many videos were put in the wrong pair (an
 appearance error, which can push an order-blind row below 50%).
 Protocol (conf/experiment/temporal_bench.yaml, the same for every row): clip_tiny_deep (random init, 12 layers
-per tower, so every method's default layer schedule applies), 8 frames, batch 8, the same epochs, lr and seed,
+per tower, so every method's default layer schedule applies), 8 frames, batch 8, the same epochs, lr and seeds,
 no VideoMix, no early stopping; train on 60% of each class's groups, evaluate the FINAL weights once on the other
 40% (held out by group; no best-epoch pick). Each row runs the real code path, `src.train.train(cfg)`.
 Rows: video_coop with mean pooling (the order-blind baseline) and with attention pooling (learned query + temporal
-position embedding), dual_coop, stt, vidop, vilt, vita with their own pooling and layer schedules.
-Output: a table (held-out accuracy on left/right, on growing/shrinking, overall; the fraction put in the wrong
-pair; seconds per row) and benchmarks/results/temporal.json (+ per-class accuracy, train loss per epoch, and
-whether each row beats the baseline by more than 2 standard errors).
+position embedding), dual_coop, stt, vidop, vilt, vita with their own pooling and layer schedules; on request
+(--methods) stt, vilt and vita with pooling=attention (dual_coop and vidop pool by attention already).
+Seeds (--seeds, default 0 1 2): each row is trained once per seed (`seed=` moves the initialisation, the batch
+order and which groups are held out; the synthetic videos stay the same). One accuracy on ~100 held-out videos
+has a standard error of ~5 points, so a single seed cannot rank close rows: the table reports mean ± std.
+Output: a table (per row, mean ± std over the seeds of the held-out accuracy on left/right, on
+growing/shrinking, and their mean — the goal is judged on that mean; the fraction put in the wrong pair; seconds
+per run) and benchmarks/results/temporal.json (+ every (row, seed) run with per-class accuracy and train loss
+per epoch, and whether each row beats the baseline by more than 2 standard errors).
 """
 import argparse
 import json
 import logging
+import statistics
 import tempfile
 import time
 import warnings
@@ -49,7 +56,12 @@ VARIANTS = {
     "vidop": ["method=vidop"],
     "vilt": ["method=vilt"],
     "vita": ["method=vita"],
+    "stt_attention": ["method=stt", "method.pooling=attention"],
+    "vilt_attention": ["method=vilt", "method.pooling=attention"],
+    "vita_attention": ["method=vita", "method.pooling=attention"],
 }
+DEFAULT_ROWS = ["video_coop_mean", "video_coop_attention", "dual_coop", "stt", "vidop", "vilt", "vita"]
+DEFAULT_SEEDS = [0, 1, 2]
 BASELINE = "video_coop_mean"
 Z_MIN = 2.0   # "beats the baseline": more than 2 standard errors above it (see _beats_baseline)
 PAIR_NAMES = {pair: "/".join(prompt_name(c).split()[-1] for c in pair) for pair in MOTION_PAIRS}   # "left/right"
@@ -103,9 +115,9 @@ def cross_pair_errors(results: dict) -> float:
     return wrong / sum(map(sum, matrix))
 
 
-def run_variant(name: str, overrides: list[str], runs_dir: Path) -> dict:
-    """Train one row through src.train.train and read its held-out figures back from the run folder."""
-    cfg = compose_run([*VARIANTS[name], *overrides, f"run_id={name}"], runs_dir)
+def run_variant(name: str, overrides: list[str], runs_dir: Path, seed: int) -> dict:
+    """Train one row with one seed through src.train.train and read its held-out figures back from the run folder."""
+    cfg = compose_run([*VARIANTS[name], *overrides, f"seed={seed}", f"run_id={name}_seed{seed}"], runs_dir)
     start = time.perf_counter()
     summary = train(cfg)
     seconds = time.perf_counter() - start
@@ -113,7 +125,7 @@ def run_variant(name: str, overrides: list[str], runs_dir: Path) -> dict:
     results = json.loads((run_dir / "validation_results.json").read_text())
     log = json.loads((run_dir / "training_log.json").read_text())
     assert results["best_epoch"] == log[-1]["epoch"], f"{name}: the held-out figures are not of the final epoch"
-    row = {"method": name, "method_name": cfg.method.name, "pooling": cfg.method.pooling,
+    row = {"method": name, "seed": seed, "method_name": cfg.method.name, "pooling": cfg.method.pooling,
            **{PAIR_NAMES[pair]: pair_accuracy(results, pair) for pair in MOTION_PAIRS},
            "overall": results["top1"], "cross_pair_errors": cross_pair_errors(results),
            "per_class_accuracy": results["per_class_accuracy"],
@@ -132,18 +144,41 @@ def run_all(args: argparse.Namespace) -> dict:
         start = time.perf_counter()
         num_videos = prepare_data(OmegaConf.to_container(budget.dataset, resolve=True))
         data_seconds = time.perf_counter() - start
-        rows = [run_variant(name, args.override, runs_dir) for name in args.methods]
-    return {"settings": {**_settings(budget, num_videos, args.override), "threads": torch.get_num_threads()},
-            "data_seconds": data_seconds,
-            "total_seconds": time.perf_counter() - start, "rows": rows, "beats_baseline": _beats_baseline(rows),
-            "environment": environment(torch.device("cpu"))}
+        runs = [run_variant(name, args.override, runs_dir, seed) for name in args.methods for seed in args.seeds]
+    rows = summarise(runs)
+    return {"settings": {**_settings(budget, num_videos, args.override), "seeds": list(args.seeds),
+                         "threads": torch.get_num_threads()},
+            "data_seconds": data_seconds, "total_seconds": time.perf_counter() - start, "rows": rows, "runs": runs,
+            "beats_baseline": _beats_baseline(rows), "environment": environment(torch.device("cpu"))}
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """Runs (one per row and seed) -> one row per method: mean and std over its seeds (std 0 for one seed).
+
+    `pair_mean` is the mean of the two pair accuracies (the goal's measure); `overall` and `held_out_videos`
+    (summed over the seeds) feed _beats_baseline.
+    """
+    keys = [*PAIR_NAMES.values(), "pair_mean", "overall", "cross_pair_errors", "train_seconds"]
+    rows = []
+    for name in dict.fromkeys(run["method"] for run in runs):
+        own = [run for run in runs if run["method"] == name]
+        values = {key: [run[key] if key != "pair_mean" else statistics.fmean(run[p] for p in PAIR_NAMES.values())
+                        for run in own] for key in keys}
+        rows.append({"method": name, "method_name": own[0]["method_name"], "pooling": own[0]["pooling"],
+                     "seeds": [run["seed"] for run in own],
+                     "held_out_videos": sum(run["held_out_videos"] for run in own),
+                     **{key: statistics.fmean(v) for key, v in values.items()},
+                     **{f"{key}_std": statistics.pstdev(v) for key, v in values.items()}})
+    return rows
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.temporal", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
-                        help="rows to run (default: all)")
+    parser.add_argument("--methods", nargs="+", choices=list(VARIANTS), default=DEFAULT_ROWS,
+                        help=f"rows to run (default: {' '.join(DEFAULT_ROWS)})")
+    parser.add_argument("--seeds", nargs="+", type=int, default=DEFAULT_SEEDS,
+                        help="train every row once per seed; the table shows mean ± std (default: 0 1 2)")
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                         help="a Hydra override applied to every row (e.g. trainer.max_epochs=2); repeatable")
     # One thread: on a shared 2-core machine torch's default pool oversubscribes the cores, and every small
@@ -165,18 +200,23 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         torch.set_num_threads(threads)
     rows, pairs = results["rows"], [PAIR_NAMES[pair] for pair in MOTION_PAIRS]
-    print_table("motion-only classes, held-out accuracy (chance inside a pair: 0.5)",
-                ["method", "left/right", "grow/shrink", "overall", "x-pair", "train s"],
-                [[r["method"], *(r[p] for p in pairs), r["overall"], r["cross_pair_errors"], r["train_seconds"]]
-                 for r in rows])
+    seeds = " ".join(map(str, results["settings"]["seeds"]))
+    print_table(f"motion-only classes, held-out accuracy, mean ± std over seeds {seeds} (chance inside a pair: 0.5)",
+                ["method", "left/right", "grow/shrink", "mean of pairs", "x-pair", "train s / run"],
+                [[r["method"], *(_mean_std(r, key) for key in [*pairs, "pair_mean", "cross_pair_errors"]),
+                  r["train_seconds"]] for r in rows])
     save_results("temporal", results, args.out_dir)
     return results
+
+
+def _mean_std(row: dict, key: str) -> str:
+    return f"{row[key]:.2f} ± {row[key + '_std']:.2f}"
 
 
 def _settings(cfg: DictConfig, num_videos: int, overrides: list[str]) -> dict:
     return {"experiment": EXPERIMENT, "overrides": list(overrides), "backbone": cfg.backbone.name,
             "epochs": cfg.trainer.max_epochs, "lr": cfg.optimizer.lr, "batch_size": cfg.dataset.batch_size,
-            "frames": cfg.dataset.num_frames, "seed": cfg.seed, "val_fraction": cfg.dataset.val_fraction,
+            "frames": cfg.dataset.num_frames, "val_fraction": cfg.dataset.val_fraction,
             "videos": num_videos, "synthetic": OmegaConf.to_container(cfg.dataset.synthetic, resolve=True)}
 
 
@@ -184,7 +224,8 @@ def _beats_baseline(rows: list[dict]) -> dict:
     """Row -> whether its overall held-out accuracy beats the order-blind baseline's by more than the noise.
 
     With ~100 held-out videos one accuracy has a standard error of ~5 points, so "higher" is not enough: a row
-    beats the baseline when the difference exceeds Z_MIN standard errors of a difference of two proportions.
+    beats the baseline when the difference exceeds Z_MIN standard errors of a difference of two proportions
+    (for a row over several seeds: its mean accuracy over all the seeds' held-out videos together).
     """
     base = next((r for r in rows if r["method"] == BASELINE), None)
     if base is None:

@@ -24,10 +24,10 @@ METHODS = {"dual_coop": DualCoOp, "stt": STT, "vidop": ViDOP, "vilt": ViLT, "vit
 # What METHODS.md lists as learned, by top-level attribute (stt/vilt/vita pool by `mean`: no parameters).
 LEARNED = {
     "dual_coop": {"text_encoder", "pooling", "visual_prompts"},
-    "stt": {"text_encoder", "video_prompter", "summary_to_text"},
+    "stt": {"text_encoder", "video_prompter", "summary_readout", "summary_to_text"},
     "vidop": {"pooling", "visual_prompts"},
     "vilt": {"text_encoder", "visual_prompts", "text_deep", "vision_deep", "text_to_vision", "vision_to_text"},
-    "vita": {"text_encoder", "video_prompter"},
+    "vita": {"text_encoder", "video_prompter", "summary_readout"},
 }
 # clip_tiny has 2 layers per tower and width 64: the YAML defaults name layers 0–9 and 12 heads.
 TINY = {"summary_heads": 2, "summary_to_text_layers": [0, 1], "text_to_vision_layers": [0],
@@ -220,6 +220,24 @@ def test_frame_summary_sees_frame_order():
     summary = FrameSummary(8, 2, num_frames=4, init_std=0.02)
     cls = torch.randn(2, 4, 8)
     forward, backward = summary(cls), summary(cls.flip(1)).flip(1)
+    assert (forward - backward).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("name", ["vita", "stt"])
+def test_summary_readout_starts_as_clips_readout_then_carries_order_through_mean_pooling(name):
+    model = build(name, num_frames=4).eval()
+    clips = videos(b=2, t=4)[:, 0]                                   # (N, T, 3, H, W)
+    with torch.no_grad():
+        tokens = model.vision_tower.encode_tokens(clips.flatten(0, 1), hook=model.video_prompter.make_hook())
+        clip_readout = model.vision_tower.readout(tokens).view(2, 4, -1)        # CLIP's CLS -> ln_post -> proj
+        assert torch.equal(model.encode_frames(clips), clip_readout)            # zero-initialised readout
+        torch.nn.init.normal_(model.summary_readout.to_embedding.weight, std=0.5)   # as if trained
+        cls = tokens[:, 0].view(2, 4, -1)                                       # (N, T, Dv) final CLS tokens
+        added = model.encode_frames(clips) - clip_readout
+        assert torch.allclose(added, model.summary_readout(cls), atol=1e-5)
+        # Under mean pooling the readout's mean over the frames still depends on their order.
+        forward, backward = model.summary_readout(cls).mean(1), model.summary_readout(cls.flip(1)).mean(1)
+    assert model.pooling.__class__.__name__ == "MeanPooling"                    # the methods' default
     assert (forward - backward).abs().max() > 1e-3
 
 

@@ -64,11 +64,54 @@ def test_attention_pooling_depends_on_frame_order_and_is_learnable():
     frames = torch.randn(3, 4, 8)
     out = pooling(frames)
     assert out.shape == (3, 8)
-    assert not torch.allclose(pooling(frames.flip(1)), out, atol=1e-6)       # position embedding breaks symmetry
-    pooling.position.data.zero_()                                              # without it: order-invariant
+    assert not torch.allclose(pooling(frames.flip(1)), out, atol=1e-6)       # position terms break symmetry
+    pooling.position.data.zero_()
+    assert not torch.allclose(pooling(frames.flip(1)), pooling(frames), atol=1e-6)   # the time bias alone does
+    pooling.time_bias.data.zero_()                                             # without both: order-invariant
     assert torch.allclose(pooling(frames.flip(1)), pooling(frames), atol=1e-6)
     with pytest.raises(AssertionError, match="4 frames"):
         pooling(torch.randn(3, 5, 8))
+
+
+def test_attention_pooling_adds_a_temporal_contrast_to_the_mean():
+    """Uniform attention over the centred frames adds exactly nothing order-dependent: pooled = mean + constant."""
+    torch.manual_seed(0)
+    pooling = build_pooling("attention", 8, 4, 1, 0.02)
+    pooling.position.data.zero_()
+    pooling.time_bias.data.zero_()
+    pooling.query.data.zero_()                                                 # every logit 0: uniform weights
+    frames = torch.randn(5, 4, 8)
+    constant = pooling(torch.zeros(1, 4, 8))                                   # the attention's biases only
+    assert torch.allclose(pooling(frames), frames.mean(dim=1) + constant, atol=1e-6)
+
+
+def test_attention_pooling_learns_the_direction_a_mean_cannot_see():
+    """Clips that differ only in frame order (a feature rising or falling over time, on top of a random
+    per-clip offset): the attention pooling + a linear read-out learn the direction in 150 steps; the mean
+    pooled features of a clip and its reverse are identical, so mean pooling is at chance by construction."""
+    torch.manual_seed(0)
+    t, dim = 8, 16
+    direction = F.normalize(torch.randn(dim), dim=0)
+    ramp = torch.linspace(-1, 1, t)[:, None] * direction                      # (T, E)
+
+    def clips(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        labels = torch.randint(0, 2, (n,))
+        offset = torch.randn(n, 1, dim)                                        # appearance: larger than the motion
+        sign = (labels * 2 - 1).float()[:, None, None]
+        return offset + 0.5 * sign * ramp, labels                              # (N, T, E), (N,)
+
+    pooling, head = build_pooling("attention", dim, t, 1, 0.02), torch.nn.Linear(dim, 2)
+    optimizer = torch.optim.Adam([*pooling.parameters(), *head.parameters()], lr=1e-2)
+    for _ in range(150):
+        frames, labels = clips(32)
+        optimizer.zero_grad()
+        F.cross_entropy(head(pooling(frames)), labels).backward()
+        optimizer.step()
+    frames, labels = clips(200)
+    with torch.no_grad():
+        accuracy = (head(pooling(frames)).argmax(-1) == labels).float().mean().item()
+        assert torch.allclose(frames.mean(1), frames.flip(1).mean(1))         # the mean cannot tell them apart
+    assert accuracy >= 0.95
 
 
 # ---- what training changes --------------------------------------------------------------------------------

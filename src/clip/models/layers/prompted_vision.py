@@ -54,9 +54,13 @@ class PromptedVisionTower(nn.Module):
         pooled = visual.ln_post(x[:, 0])                               # (N, Dv)
         return pooled @ visual.proj if visual.proj is not None else pooled
 
-    def forward(self, images: Tensor, prompts: Tensor | None = None, hook: TokenHook | None = None,
-                grad_checkpointing: bool = False) -> Tensor:
+    def encode_tokens(self, images: Tensor, prompts: Tensor | None = None, hook: TokenHook | None = None,
+                      grad_checkpointing: bool = False) -> Tensor:
+        """(N, 3, H, W) -> (N, L, Dv): every token after the last layer (before the readout)."""
         assert images.dim() == 4, f"images must be (N, 3, H, W), got {tuple(images.shape)}"
         x = self.embed(images, prompts)                                # (N, L, Dv)
-        x = run_blocks(self.visual.transformer.resblocks, x, None, hook, grad_checkpointing)
-        return self.readout(x)                                         # (N, E)
+        return run_blocks(self.visual.transformer.resblocks, x, None, hook, grad_checkpointing)
+
+    def forward(self, images: Tensor, prompts: Tensor | None = None, hook: TokenHook | None = None,
+                grad_checkpointing: bool = False) -> Tensor:
+        return self.readout(self.encode_tokens(images, prompts, hook, grad_checkpointing))   # (N, E)

@@ -5,6 +5,9 @@ and projected (Linear T·Dv -> D) into one ephemeral token appended to every cla
 layer i. The text tower therefore encodes N·C sequences (N = B·V clips): cost grows with the number of classes.
 Memory is bounded by encoding `class_chunk_size` classes at a time and, with `grad_checkpointing`, by
 recomputing each chunk in backward (only one chunk's activations are alive at once).
+The vision side, readout included, is ViTa's: the summary readout of the final CLS tokens (SummaryReadout) is
+what lets frame order reach the video embedding under stt's default mean pooling; the video-conditioned text
+alone left stt near chance on the temporal benchmark's left/right pair.
 """
 import torch
 import torch.nn.functional as F
