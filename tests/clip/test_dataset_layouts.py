@@ -144,6 +144,7 @@ def test_kinetics400_missing_below_threshold_is_skipped_and_counted(archives, tm
     with caplog.at_level(logging.WARNING):
         index = read_index({"root": str(root), "format": "kinetics400", "max_missing_fraction": 0.1, "get_it": ""})
     assert len(index.train) == 13 and [m.split for m in index.missing] == ["train"]
+    assert index.missing[0].where.startswith(f"{root / 'annotations' / 'train.csv'}:")
     assert "1 of 14 listed train clips are not on disk" in caplog.text
 
 
