@@ -144,6 +144,7 @@ def test_kinetics400_missing_below_threshold_is_skipped_and_counted(archives, tm
     with caplog.at_level(logging.WARNING):
         index = read_index({"root": str(root), "format": "kinetics400", "max_missing_fraction": 0.1, "get_it": ""})
     assert len(index.train) == 13 and [m.split for m in index.missing] == ["train"]
+    assert index.missing[0].where.startswith(f"{root / 'annotations' / 'train.csv'}:")
     assert "1 of 14 listed train clips are not on disk" in caplog.text
 
 
@@ -174,3 +175,11 @@ def test_list_files_with_absolute_paths_and_no_classes_txt(archives, tmp_path):
     with_file = read_list(tmp_path, str(tmp_path / "train.txt"), None, None, None)   # <root>/classes.txt found
     assert with_file.class_names == list(reversed(ACTION_CLASSES))
     assert [with_file.class_names[r.label] for r in with_file.train] == [ACTION_CLASSES[lb] for _, lb in rows]
+
+
+def test_generator_rejects_an_unknown_layout_and_too_few_kinetics_groups(tmp_path):
+    with pytest.raises(UserError, match="layout: must be one of flat, ucf101, hmdb51, kinetics400"):
+        make_action_dataset(tmp_path / "x", groups=3, clips_per_group=1, layout="ucf-101", **TINY)
+    with pytest.raises(UserError, match="groups: must be >= 3 for the kinetics400 layout"):
+        make_action_dataset(tmp_path / "x", groups=2, clips_per_group=1, layout="kinetics400", **TINY)
+    assert not (tmp_path / "x").exists()

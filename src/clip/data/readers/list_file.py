@@ -1,7 +1,8 @@
 """Any folder of videos described by list files (dataset=list).
 
 Each line: `<path> <label>`; the path is relative to dataset.root or absolute (it may contain spaces: the label
-is the last field). The label is a class index (0-based) or a class name. Class names come from, in order:
+is the last field). The label is a class index (0-based) or a class name without spaces (names with spaces:
+use indices and a class-name file). Class names come from, in order:
 dataset.class_names_file (line i = class i; it must exist when set), <root>/classes.txt when it exists, the
 labels themselves when they are names (sorted), or the folder each labelled video sits in when they are indices.
 """
