@@ -12,7 +12,6 @@ from src.core.feature_cache.callback import FeatureCaching
 from src.core.feature_cache.keys import weights_hash
 from src.core.feature_cache.source import CacheSplit
 from src.core.feature_cache.store import FeatureStore
-from tests.conftest import TINY_CLIP_RUN, run_cli
 
 SHAPE = (2, 3, 4)
 
@@ -108,11 +107,11 @@ def test_cached_features_give_the_same_logits(tmp_path):
     assert torch.allclose(pixels, cached, atol=1e-5)
 
 
-def test_cached_and_uncached_runs_validate_the_same(synthetic_root, tmp_path):
+def test_cached_and_uncached_runs_validate_the_same(cli, synthetic_root, tiny_clip_run, tmp_path):
     """lr 0: the model does not change, so validation must agree exactly whether it reads pixels or the cache."""
     results = {}
     for mode in ("off", "auto"):
-        proc = run_cli(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *TINY_CLIP_RUN,
+        proc = cli(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *tiny_clip_run,
                         "trainer.max_epochs=1", "method.lr=0", "method.min_lr=0", f"run_id={mode}",
                         f"dataset.feature_cache={mode}", "task.test_after_fit=false"], tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,5 +1,8 @@
 """dataset.feature_cache for task=header, finetune=frozen: cached logits equal pixel logits, reuse, modes, CLI."""
+import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +17,6 @@ from src.core.feature_cache.callback import FeatureCaching
 from src.core.feature_cache.dataset import CachedFeatureDataset
 from src.header.data.dataset import HeaderClipDataset
 from src.header.task import build
-from tests.conftest import run_cli
 from tests.header.header_helpers import TINY_HEADER, compose_header_cfg, train_val_csvs
 
 VMAE_TINY = ["backbone=vmae_tiny", "dataset.num_frames=4"]
@@ -137,9 +139,9 @@ def test_the_cache_is_ignored_unless_frozen_and_bad_modes_are_user_errors(tmp_pa
         _parts(tmp_path, ["backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=sometimes"])
 
 
-def test_cli_frozen_run_with_the_cache_writes_the_run_folder(tmp_path):
+def test_cli_frozen_run_with_the_cache_writes_the_run_folder(cli, tmp_path):
     train, val = train_val_csvs(tmp_path / "data", num_train=8, num_val=5)
-    proc = run_cli([*TINY_HEADER, "backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto",
+    proc = cli([*TINY_HEADER, "backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto",
                     f"dataset.train_csv={train}", f"dataset.val_csv={val}"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = list((tmp_path / "report" / "header_experiments").iterdir())
@@ -153,9 +155,11 @@ def test_cli_frozen_run_with_the_cache_writes_the_run_folder(tmp_path):
 def test_two_process_ddp_fills_its_shares_waits_and_trains_on_the_cache(tmp_path):
     """strategy=ddp_spawn (the callback is pickled), 2 ranks: every clip gets one entry, validation is complete."""
     train, val = train_val_csvs(tmp_path / "data", num_train=8, num_val=7)
-    proc = run_cli([*TINY_HEADER, "backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto",
-                    "trainer=ddp_cpu", "trainer.devices=2", "trainer.max_epochs=1", f"dataset.train_csv={train}",
-                    f"dataset.val_csv={val}"], tmp_path)
+    args = [*TINY_HEADER, "backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto", "trainer=ddp_cpu",
+            "trainer.devices=2", "trainer.max_epochs=1", f"dataset.train_csv={train}", f"dataset.val_csv={val}",
+            f"paths.root_dir={tmp_path}", f"hydra.run.dir={tmp_path}/outputs/run"]
+    proc = subprocess.run([sys.executable, "-m", "src.train", *args], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(_entries(tmp_path)) == 8 + 7
     run = next((tmp_path / "report" / "header_experiments").iterdir())
