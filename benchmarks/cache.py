@@ -47,7 +47,7 @@ def run(overrides: list[str]) -> list[dict]:
 def logit_difference(overrides: list[str]) -> float:
     """Max |logits from pixels - logits from cached features| over the validation videos."""
     from src.clip.data.dataset import collate_skip_bad
-    from src.clip.feature_cache import frame_feature_source
+    from src.clip.feature_cache import FrameFeatureSource
     from src.clip.task import build
     from src.core.feature_cache.dataset import CachedFeatureDataset
     from src.core.feature_cache.store import FeatureStore
@@ -56,7 +56,7 @@ def logit_difference(overrides: list[str]) -> float:
     pl.seed_everything(cfg.seed)  # a random-init backbone is a function of the seed (as in src.train)
     parts = build(cfg)
     model, dm = parts.module.model.eval(), parts.datamodule
-    split = frame_feature_source(OmegaConf.to_container(cfg), cache_train=False).splits(dm, model)["val"]
+    split = FrameFeatureSource(OmegaConf.to_container(cfg), cache_train=False).splits(dm, model)["val"]
     pixels, cached = split.pixels, CachedFeatureDataset(FeatureStore(Path(cfg.paths.cache_dir), split.namespace), split)
     worst = 0.0
     with torch.no_grad():

@@ -57,29 +57,39 @@ def caching_plan(cfg: dict, model) -> tuple[str, bool, bool]:
     return mode, True, cache_train
 
 
-def frame_feature_source(cfg: dict, cache_train: bool) -> FeatureSource:
+class FrameFeatureSource(FeatureSource):
     """The datamodule's cacheable splits, encoded by the classifier's frozen image tower."""
-    dataset = cfg["dataset"]
 
-    def splits(datamodule, model) -> dict[str, CacheSplit]:
-        weights = weights_hash(model.clip.visual)
+    unit = "videos"
+    build_hint = ("build it with `python data_tools/cache_features.py` (same overrides) or use "
+                  "dataset.feature_cache=auto")
+
+    def __init__(self, cfg: dict, cache_train: bool):
+        dataset = cfg["dataset"]
+        super().__init__(batch_size=dataset["batch_size"], num_workers=dataset["num_workers"],
+                         collate_fn=collate_skip_bad)
+        self.cfg, self.cache_train = cfg, cache_train
+
+    def model(self, pl_module):
+        return pl_module.model
+
+    def encoder(self, model):
+        return encode_videos(model)
+
+    def splits(self, datamodule, model) -> dict[str, CacheSplit]:
+        dataset, weights = self.cfg["dataset"], weights_hash(model.clip.visual)
         out = {}
-        for split, pixels in datamodule.cacheable_sets(cache_train).items():
+        for split, pixels in datamodule.cacheable_sets(self.cache_train).items():
             kind = "train" if split == "train" else "eval"
             views = dataset["num_temporal_views"] * (1 if kind == "train" else dataset["num_spatial_views"])
             records = pixels.records
             out[split] = CacheSplit(
                 pixels, files=[r.path for r in records],
                 fields={"label": [r.label for r in records], "index": range(len(records))},
-                namespace=cache_namespace(cfg, weights, kind), shape=(views, dataset["num_frames"], model.embed_dim))
+                namespace=cache_namespace(self.cfg, weights, kind),
+                shape=(views, dataset["num_frames"], model.embed_dim))
         return out
-
-    return FeatureSource(
-        model=lambda pl_module: pl_module.model, splits=splits, encoder=encode_videos,
-        batch_size=dataset["batch_size"], num_workers=dataset["num_workers"], collate_fn=collate_skip_bad,
-        unit="videos", build_hint="build it with `python data_tools/cache_features.py` (same overrides) or use "
-                                  "dataset.feature_cache=auto")
 
 
 def frame_feature_caching(cfg: dict, mode: str, cache_train: bool) -> FeatureCaching:
-    return FeatureCaching(frame_feature_source(cfg, cache_train), mode, Path(cfg["paths"]["cache_dir"]))
+    return FeatureCaching(FrameFeatureSource(cfg, cache_train), mode, Path(cfg["paths"]["cache_dir"]))

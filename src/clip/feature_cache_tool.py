@@ -12,7 +12,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from src.clip.data.datamodule import VideoDataModule
-from src.clip.feature_cache import caching_plan, frame_feature_source
+from src.clip.feature_cache import FrameFeatureSource, caching_plan
 from src.clip.models.backbone import load_clip
 from src.clip.models.registry import build_method
 from src.core.errors import UserError
@@ -37,7 +37,7 @@ def cache_features(cfg: DictConfig) -> dict:
                         "tower); nothing to build")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
-    prepared = prepare_caches(frame_feature_source(config, cache_train), model, datamodule,
+    prepared = prepare_caches(FrameFeatureSource(config, cache_train), model, datamodule,
                               Path(config["paths"]["cache_dir"]), mode, device=device)
     stats = {}
     for split, (store, _, split_stats) in prepared.items():

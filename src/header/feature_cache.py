@@ -41,25 +41,33 @@ def clip_cache_namespace(config: dict, net) -> dict:
     }
 
 
-def clip_feature_source(config: dict) -> FeatureSource:
+class ClipFeatureSource(FeatureSource):
     """Train and val clips under the evaluation transform (one namespace), encoded by the frozen backbone."""
-    dataset = config["dataset"]
 
-    def splits(datamodule, net) -> dict[str, CacheSplit]:
+    unit = "clips"
+    build_hint = "use dataset.feature_cache=auto (same overrides) to build them"
+
+    def __init__(self, config: dict):
+        dataset = config["dataset"]
+        super().__init__(batch_size=dataset["val_batch_size"], num_workers=dataset["num_workers"], collate_fn=None)
+        self.config = config
+
+    def model(self, pl_module):
+        return pl_module.net
+
+    def encoder(self, net):
+        return net.frozen_features  # (B, 3, T, S, S) -> (B, D)
+
+    def splits(self, datamodule, net) -> dict[str, CacheSplit]:
         if not net.backbone_frozen or any(p.requires_grad for p in net.backbone.parameters()):
             raise RuntimeError("the clip-feature cache needs a frozen backbone (finetune=frozen)")
-        namespace = clip_cache_namespace(config, net)
+        namespace = clip_cache_namespace(self.config, net)
         return {name: CacheSplit(pixels, files=[Path(f) for f in pixels.files],
                                  fields={"label": torch.as_tensor(pixels.labels),
                                          "row_idx": torch.as_tensor(pixels.row_idx)},
                                  namespace=namespace, shape=(net.feature_dim,), preload=True)
                 for name, pixels in datamodule.cacheable_sets().items()}
 
-    return FeatureSource(
-        model=lambda pl_module: pl_module.net, splits=splits, encoder=lambda net: net.frozen_features,
-        batch_size=dataset["val_batch_size"], num_workers=dataset["num_workers"], collate_fn=None, unit="clips",
-        build_hint="use dataset.feature_cache=auto (same overrides) to build them")
-
 
 def clip_feature_caching(config: dict, mode: str) -> FeatureCaching:
-    return FeatureCaching(clip_feature_source(config), mode, Path(config["paths"]["cache_dir"]))
+    return FeatureCaching(ClipFeatureSource(config), mode, Path(config["paths"]["cache_dir"]))

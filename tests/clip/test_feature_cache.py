@@ -2,11 +2,13 @@
 import json
 import multiprocessing as mp
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from src.core.feature_cache.callback import FeatureCaching
 from src.core.feature_cache.keys import weights_hash
 from src.core.feature_cache.source import CacheSplit
 from src.core.feature_cache.store import FeatureStore
@@ -132,6 +134,8 @@ def test_training_really_reads_the_cache(compose, synthetic_root, tmp_path):
                                         "dataset.batch_size=8", "dataset.feature_cache=auto", "run_id=seen"], tmp_path)
     pl.seed_everything(0)
     parts = build(cfg)
+    caching = [c for c in parts.callbacks if isinstance(c, FeatureCaching)]
+    assert len(caching) == 1 and pickle.loads(pickle.dumps(caching[0])).mode == "auto"  # ddp_spawn pickles it
     seen = {"train": set(), "val": set()}
 
     class Spy(pl.Callback):

@@ -1,5 +1,6 @@
 """The task-independent feature-cache core: sharding over ranks, the modes, eval mode while encoding, and the
 cached dataset (a toy source: 4-number "clips" encoded by a small linear net)."""
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -47,11 +48,23 @@ def _net() -> nn.Module:
     return nn.Sequential(nn.Linear(4, DIM), nn.Dropout(0.9))  # dropout: features differ unless in eval mode
 
 
-def _source(tmp_path: Path, n: int) -> FeatureSource:
-    split = _split(tmp_path, n, preload=True)
-    return FeatureSource(model=lambda module: module, splits=lambda datamodule, net: {"train": split},
-                         encoder=lambda net: net, batch_size=2, num_workers=0, collate_fn=None, unit="clips",
-                         build_hint="use auto")
+class ToySource(FeatureSource):
+    """One "train" split, encoded by the network itself."""
+
+    unit, build_hint = "clips", "use auto"
+
+    def __init__(self, split: CacheSplit):
+        super().__init__(batch_size=2, num_workers=0, collate_fn=None)
+        self.split = split
+
+    def model(self, pl_module):
+        return pl_module
+
+    def splits(self, datamodule, model):
+        return {"train": self.split}
+
+    def encoder(self, model):
+        return model
 
 
 def _mtimes(store: FeatureStore) -> dict[str, int]:
@@ -71,7 +84,7 @@ def test_rank_shares_cover_every_item_even_when_one_rank_runs_ahead(tmp_path):
 def test_modes_fill_in_eval_mode_reuse_rewrite_and_check(tmp_path):
     net = _net().train()
     net[0].eval()  # a mixed state (as a module with frozen parts has) must come back as it was
-    source = _source(tmp_path, 4)
+    source = ToySource(_split(tmp_path, 4, preload=True))
     run = lambda mode: prepare_caches(source, net, None, tmp_path / "cache", mode,  # noqa: E731
                                       device=torch.device("cpu"))["train"]
     store, split, stats = run("auto")
@@ -104,7 +117,9 @@ def test_cached_dataset_serves_features_and_fields(tmp_path):
     assert lazy[1] is None and torch.equal(lazy[0]["features"], torch.zeros(DIM))  # collate_fn drops a None
 
 
-def test_modes_and_callback_arguments():
+def test_modes_and_callback_arguments(tmp_path):
+    callback = FeatureCaching(ToySource(_split(tmp_path, 2)), "auto", tmp_path / "cache")
+    assert pickle.loads(pickle.dumps(callback)).source.split.files == callback.source.split.files  # ddp_spawn
     assert [parse_mode(v) for v in (False, "off", "auto", "write", "read")] == ["off", "off", "auto", "write", "read"]
     with pytest.raises(UserError, match="dataset.feature_cache=maybe: choose one of off, auto, write, read"):
         parse_mode("maybe")

@@ -1,4 +1,5 @@
 """dataset.feature_cache for task=header, finetune=frozen: cached logits equal pixel logits, reuse, modes, CLI."""
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,8 @@ def _entries(tmp_path: Path) -> dict[str, int]:
 @pytest.mark.parametrize("backbone", [["backbone=csn_tiny"], VMAE_TINY], ids=["csn", "vmae"])
 def test_cached_logits_equal_the_full_forward_on_the_same_clips(compose, tiny_header_run, tmp_path, backbone):
     parts = _parts(compose, tiny_header_run, tmp_path, [*backbone, "finetune=frozen", "dataset.feature_cache=auto"])
-    assert any(isinstance(c, FeatureCaching) for c in parts.callbacks)
+    caching = [c for c in parts.callbacks if isinstance(c, FeatureCaching)]
+    assert len(caching) == 1 and pickle.loads(pickle.dumps(caching[0])).mode == "auto"  # ddp_spawn pickles it
     keys = _fit(parts)  # one epoch: the head (and VideoMAE's pool LayerNorm) moved away from their initial values
     assert keys == {"train": {"features", "label", "row_idx"}, "val": {"features", "label", "row_idx"}}
     datamodule, module = parts.datamodule, parts.module.eval()
@@ -144,3 +146,17 @@ def test_cli_frozen_run_with_the_cache_writes_the_run_folder(cli, tiny_header_ru
     for name in ("config.yaml", "metrics_epoch.csv", "best_metrics.json", "val_predictions.csv"):
         assert (runs[0] / name).is_file(), name
     assert len(_entries(tmp_path)) == 8 + 5
+
+
+@pytest.mark.slow
+def test_two_process_ddp_fills_its_shares_waits_and_trains_on_the_cache(subprocess_cli, tiny_header_run, tmp_path):
+    """strategy=ddp_spawn (the callback is pickled), 2 ranks: every clip gets one entry, validation is complete."""
+    train, val = train_val_csvs(tmp_path / "data", num_train=8, num_val=7)
+    proc = subprocess_cli([*tiny_header_run, "backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto",
+                           "trainer=ddp_cpu", "trainer.devices=2", "trainer.max_epochs=1",
+                           f"dataset.train_csv={train}", f"dataset.val_csv={val}"], tmp_path, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(_entries(tmp_path)) == 8 + 7
+    run = next((tmp_path / "report" / "header_experiments").iterdir())
+    predictions = pd.read_csv(run / "val_predictions.csv")
+    assert predictions["row_idx"].tolist() == list(range(7))  # each val clip once, from the cache of both ranks

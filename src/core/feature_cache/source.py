@@ -4,10 +4,10 @@ The cache core knows nothing of videos, CLIP or headers: a task describes each s
 CacheSplit, and says which network encodes pixels (FeatureSource). Everything else (stores, filling, sharding
 over ranks, the barrier, the cached datasets) is the same for every task.
 """
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -28,15 +28,27 @@ class CacheSplit:
     preload: bool = False        # read every entry into memory once (small entries), else one read per item
 
 
-@dataclass
-class FeatureSource:
-    """A task's side of the cache. `model` picks the network out of the LightningModule; `splits` and `encoder`
-    receive that network (so a tool without a LightningModule can use them too)."""
-    model: Callable[[Any], nn.Module]                        # LightningModule -> the network that encodes
-    splits: Callable[[Any, nn.Module], dict[str, CacheSplit]]  # (datamodule, network) -> split name -> CacheSplit
-    encoder: Callable[[nn.Module], Encoder]                  # network -> pixels batch -> features
-    batch_size: int                                          # batches of pixels while filling
-    num_workers: int                                         # DataLoader workers while filling
-    collate_fn: Callable | None                              # how pixel items are batched (None: torch's default)
-    unit: str                                                # what an item is called in messages ("videos", "clips")
-    build_hint: str                                          # how to build a missing cache (read mode's error)
+class FeatureSource(ABC):
+    """A task's side of the cache. A class rather than a bundle of closures: the callback holding it is pickled
+    when strategy=ddp_spawn starts its processes. `model` picks the network out of the LightningModule; `splits`
+    and `encoder` receive that network (so a tool without a LightningModule can use them too)."""
+
+    unit = "items"                                  # what an item is called in messages ("videos", "clips")
+    build_hint = "use dataset.feature_cache=auto"   # how to build a missing cache (read mode's error)
+
+    def __init__(self, *, batch_size: int, num_workers: int, collate_fn: Callable | None):
+        self.batch_size = batch_size    # batches of pixels while filling
+        self.num_workers = num_workers  # DataLoader workers while filling
+        self.collate_fn = collate_fn    # how pixel items are batched (None: torch's default); module-level function
+
+    @abstractmethod
+    def model(self, pl_module) -> nn.Module:
+        """The network of the LightningModule that `encoder` uses."""
+
+    @abstractmethod
+    def splits(self, datamodule, model: nn.Module) -> dict[str, CacheSplit]:
+        """Split name -> what to cache of it."""
+
+    @abstractmethod
+    def encoder(self, model: nn.Module) -> Encoder:
+        """A batch of pixels -> (B, *CacheSplit.shape) features."""
