@@ -17,6 +17,7 @@ from torchmetrics.classification import (
 )
 from torchmetrics.functional.classification import binary_precision_recall_curve
 
+
 def binary_metrics(*, threshold: float, sync_on_compute: bool) -> MetricCollection:
     """acc, precision, recall, f1, mcc at `threshold` on the header probability; auc (ROC) and pr_auc (AP)."""
     kw = {"sync_on_compute": sync_on_compute}

@@ -7,7 +7,6 @@ predictions of all ranks are gathered (each CSV row once) and published with the
 """
 from dataclasses import dataclass
 
-
 import hydra
 import numpy as np
 import pytorch_lightning as pl

@@ -66,6 +66,7 @@ def test_slurm_launcher_composes_to_an_sbatch_script_that_follows_the_trainer(cl
     assert "srun" in script
 
 
+@pytest.mark.slow  # two submitit job processes, each importing torch and training: minutes on a loaded machine
 def test_local_submitit_launcher_runs_a_two_job_sweep_and_the_summary_collects_both(synthetic_root, tiny_clip_run,
                                                                                     tmp_path):
     # A real process: submitit's local launcher starts one subprocess per job and waits for them.
