@@ -1,16 +1,20 @@
 """The `run_tag` resolver: readable, unique run folder names ("k16-attention-s0-20261121-051500").
 
 Registered on import (src.train imports it before Hydra composes). The config is resolved once at the start of a
-run, so the timestamp is fixed for the whole run. In a Hydra multirun the job number is appended, so jobs that
-start within the same second never share a folder.
+run, so the timestamp is fixed for the whole run; under SLURM the job id replaces it (the same on every rank and
+node). In a Hydra multirun the job number is appended, so jobs that start within the same second never share a
+folder.
 """
+import os
 from datetime import datetime
 
 from omegaconf import OmegaConf
 
 
 def run_tag(prefix: str) -> str:
-    tag = f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}"
+    # Under SLURM every rank of a job resolves this on its own: the job id is the same for all of them.
+    job = os.environ.get("SLURM_JOB_ID")
+    tag = f"{prefix}-slurm{job}" if job else f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}"
     try:
         from hydra.core.hydra_config import HydraConfig
         from hydra.types import RunMode

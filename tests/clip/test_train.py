@@ -8,9 +8,10 @@ import torch
 
 
 def _train(run, tiny_clip_run, tmp_path, synthetic_root, *extra):
-    """`run` is the `cli` (in-process) or `subprocess_cli` fixture."""
-    proc = run(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *tiny_clip_run, *extra],
-               tmp_path)
+    """`run` is the `cli` (in-process) or `subprocess_cli` fixture. Every validation video and 8 context tokens
+    (not video_coop's seed defaults k_val=4, ctx_len=16): the resume test needs epoch 1 to improve on epoch 0."""
+    proc = run(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *tiny_clip_run,
+                "dataset.k_val=null", "method.ctx_len=8", *extra], tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc
 
@@ -80,7 +81,8 @@ def test_continue_from_restores_the_context_on_other_classes(cli, tiny_clip_run,
     proc = cli(["method=video_coop", "dataset=list", f"dataset.root={synthetic_root}",
                     f"dataset.train_list={tmp_path}/train.txt", f"dataset.val_list={tmp_path}/val.txt",
                     f"dataset.class_names_file={tmp_path}/classes.txt", *tiny_clip_run, "trainer.max_epochs=1",
-                    "optimizer.lr=0", "scheduler.eta_min=0", "run_id=cont", f"continue_from={base}"], tmp_path)
+                    "optimizer.lr=0", "scheduler.eta_min=0", "method.ctx_len=8", "run_id=cont",
+                    f"continue_from={base}"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "loaded" in proc.stdout + proc.stderr
     old = torch.load(base / "checkpoint.pth", weights_only=True)["state_dict"]
