@@ -20,6 +20,9 @@ def build(cfg: DictConfig) -> TaskParts:
     require_clip_backbone(config["backbone"])  # before the data path reads backbone keys a CSN config lacks
     datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=cfg.seed)
     module = ClipVideoModule(cfg=config, class_names=datamodule.class_names)
+    if not any(p.requires_grad for p in module.model.parameters()):
+        raise UserError(f"method={config['method']['name']} has nothing to train; evaluate it with `python -m "
+                        f"src.evaluate method={config['method']['name']} dataset={config['dataset']['name']}`")
     if cfg.continue_from:
         continue_from(module, resolve_continue_from(cfg.continue_from, Path(cfg.paths.models_dir)))
     run_dir = Path(cfg.run_dir)
