@@ -61,10 +61,11 @@ def evaluate(cfg: DictConfig, overrides: list[str]) -> dict:
 def _evaluate_run(config: dict, keys: list[str]) -> dict:
     models_dir = Path(config["paths"]["models_dir"])
     run_dir = resolve_run_dir(config["run"], models_dir)
+    trained_names = list(read_checkpoint(run_dir / "checkpoint.pth")["meta"]["class_names"])  # checked first
     run_config = read_run_config(run_dir)
     dataset = protocol_dataset(run_config["dataset"], config["dataset"], keys)
     datamodule = VideoDataModule(dataset=dataset, backbone=run_config["backbone"], seed=run_config["seed"])
-    cross = datamodule.class_names != _trained_class_names(run_dir)
+    cross = datamodule.class_names != trained_names
     run = load_clip_run(str(run_dir), models_dir, overrides={"dataset": dataset, "trainer": config["trainer"]},
                         class_names=datamodule.class_names if cross else None)
     if cross:
@@ -86,8 +87,3 @@ def _evaluate_zero_shot(config: dict) -> dict:
                                    run_dir=None, protocol_extra={"templates": list(config["method"]["templates"])})
     print_results(results, path)
     return results
-
-
-def _trained_class_names(run_dir: Path) -> list[str]:
-    """The class names (prompt text) the run was trained on, from its checkpoint."""
-    return list(read_checkpoint(run_dir / "checkpoint.pth")["meta"]["class_names"])
