@@ -19,16 +19,12 @@ from src.clip.models.backbone import require_clip_backbone
 from src.clip.module import ClipVideoModule
 from src.clip.run_loading import load_clip_run, read_checkpoint, read_run_config, resolve_run_dir
 from src.core.errors import UserError
+from src.core.overrides import apply_section_overrides, override_keys
 
 log = logging.getLogger(__name__)
 
 # Kept from the trained run on another dataset unless the command line sets them: they define the protocol.
 PROTOCOL_KEYS = ("num_frames", "num_temporal_views", "num_spatial_views", "frame_interval")
-
-
-def override_keys(overrides: list[str]) -> list[str]:
-    """"dataset.num_frames=16" -> "dataset.num_frames"; "+x=1" / "~x" / "++x=1" -> "x"."""
-    return [o.split("=", 1)[0].lstrip("+~") for o in overrides]
 
 
 def protocol_dataset(run_dataset: dict, composed_dataset: dict, keys: list[str]) -> dict:
@@ -39,13 +35,7 @@ def protocol_dataset(run_dataset: dict, composed_dataset: dict, keys: list[str])
             if f"dataset.{key}" not in keys:
                 dataset[key] = run_dataset[key]
         return dataset
-    dataset = OmegaConf.create(copy.deepcopy(run_dataset))
-    composed = OmegaConf.create(composed_dataset)
-    for key in keys:
-        if key.startswith("dataset."):
-            OmegaConf.update(dataset, key[len("dataset."):], OmegaConf.select(composed, key[len("dataset."):]),
-                             force_add=True)
-    return OmegaConf.to_container(dataset)
+    return apply_section_overrides(run_dataset, composed_dataset, "dataset", keys)
 
 
 def evaluate(cfg: DictConfig, overrides: list[str]) -> dict:
