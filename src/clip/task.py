@@ -5,6 +5,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from src.clip.artifacts import ClipRunArtifacts, load_checkpoint, run_summary
+from src.clip.base_to_novel import evaluate_base_and_novel
 from src.clip.data.datamodule import VideoDataModule
 from src.clip.feature_cache import FrameFeatureCaching, caching_plan
 from src.clip.models.backbone import require_clip_backbone
@@ -31,7 +32,14 @@ def build(cfg: DictConfig) -> TaskParts:
     cache_eval, cache_train = caching_plan(config, module.model)
     if cache_eval:
         callbacks.insert(0, FrameFeatureCaching(config, cache_train))
-    return TaskParts(module, datamodule, run_dir, callbacks=callbacks, summary=lambda: run_summary(run_dir))
+    return TaskParts(module, datamodule, run_dir, callbacks=callbacks, summary=lambda: summarise(run_dir, config))
+
+
+def summarise(run_dir: Path, config: dict) -> dict:
+    """The run's headline figures; a base-class run (base-to-novel) adds base / novel top-1 and their HM."""
+    if config["dataset"]["class_subset"] != "base":
+        return run_summary(run_dir)
+    return {**run_summary(run_dir), **evaluate_base_and_novel(run_dir, config)}
 
 
 def resolve_continue_from(spec: str, models_dir: Path) -> Path:
