@@ -11,11 +11,11 @@ of seeds. Files beside the sweep's summary.csv:
 base_to_novel experiments set them). A sweep without `seed` gets no table (a protocol experiment refuses to
 start without one: src/core/protocol_checks.py).
 """
+import io
 import json
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from hydra.experimental.callback import Callback
 from matplotlib.figure import Figure
@@ -84,8 +84,6 @@ def markdown(table: pd.DataFrame, runs: pd.DataFrame, keys: list[str], metrics: 
 
 def plot(table: pd.DataFrame, keys: list[str], metrics: list[str], x: str, title: str) -> bytes:
     """Mean ± std of each metric against override `x` (one line per setting of the other overrides)."""
-    import io
-
     fig = Figure(figsize=(6, 4))
     ax = fig.subplots()
     others = [k for k in keys if k != x]

@@ -49,6 +49,7 @@ def test_same_protocol_reproduces_the_runs_test_results_and_other_protocols_are_
         cli, trained, tiny_clip_run, synthetic_root, tmp_path):
     run = trained()
     own = json.loads((run / "test_results.json").read_text())
+    assert (run / "curves.png").stat().st_size > 0 and (run / "confusion_matrix.png").stat().st_size > 0
     result = cli(["run=video_coop/ucf101/r", *tiny_clip_run], tmp_path, module="src.evaluate")
     assert result.returncode == 0, result.stderr[-3000:]
     same = json.loads((run / "eval/ucf101-split1-test-1x1views-4f.json").read_text())
