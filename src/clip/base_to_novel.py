@@ -23,11 +23,13 @@ def harmonic_mean(base: float, novel: float) -> float:
 def evaluate_base_and_novel(run_dir: Path, config: dict) -> dict:
     """-> {"base_top1", "novel_top1", "hm"}; results files in <run_dir>/eval/, the figures in base_to_novel.json."""
     figures, files = {}, {}
+    # One process (rank zero, after fit): a DDP trainer config would wait for ranks that have finished.
+    trainer = {**config["trainer"], "devices": 1, "strategy": "auto", "num_nodes": 1}
     for subset in ("base", "novel"):
         dataset = {**config["dataset"], "class_subset": subset}
         datamodule = VideoDataModule(dataset=dataset, backbone=config["backbone"], seed=config["seed"])
-        run = load_clip_run(str(run_dir), Path(config["paths"]["models_dir"]), overrides={"dataset": dataset},
-                            class_names=datamodule.class_names)
+        run = load_clip_run(str(run_dir), Path(config["paths"]["models_dir"]),
+                            overrides={"dataset": dataset, "trainer": trainer}, class_names=datamodule.class_names)
         results, path = evaluate(run.module, datamodule, run.config, "test", Path(run_dir) / "eval",
                                  checkpoint=run.checkpoint, run_dir=Path(run_dir))
         figures[f"{subset}_top1"], files[subset] = results["top1"], str(path)
