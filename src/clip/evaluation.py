@@ -29,8 +29,9 @@ def results_stem(dataset: dict, split: str) -> str:
             f"{dataset['num_temporal_views']}x{dataset['num_spatial_views']}views-{dataset['num_frames']}f")
 
 
-def run_pass(module, datamodule, split: str, trainer_cfg: dict) -> dict:
-    """One Lightning test / validate pass -> the module's figures (top1, top5, loss, confusion matrix, …)."""
+def run_pass(module, datamodule, split: str, trainer_cfg: dict) -> tuple[dict, bool]:
+    """One Lightning test / validate pass -> (the module's figures: top1, top5, loss, confusion matrix, …, synced
+    across DDP ranks; whether this process is rank zero, the one that writes)."""
     if split not in SPLITS:
         raise UserError(f"split={split}: choose test or val")
     if split == "test" and not datamodule.has_test:
@@ -40,7 +41,7 @@ def run_pass(module, datamodule, split: str, trainer_cfg: dict) -> dict:
                                       _convert_="all")
     loop = trainer.test if split == "test" else trainer.validate
     loop(module, datamodule=datamodule, verbose=False)
-    return module.last_eval[split]
+    return module.last_eval[split], trainer.is_global_zero
 
 
 def class_figures(confusion: list[list[int]], names: list[str]) -> tuple[dict, float]:
@@ -84,7 +85,7 @@ def evaluate(module, datamodule, config: dict, split: str, out_dir: Path, *, che
              run_dir: Path | None, protocol_extra: dict | None = None) -> tuple[dict, Path]:
     """Run the pass, write the results JSON + confusion-matrix PNG into `out_dir`; -> (results, json path)."""
     start = time.monotonic()
-    figures = run_pass(module, datamodule, split, config["trainer"])
+    figures, writes = run_pass(module, datamodule, split, config["trainer"])
     names = list(module.hparams.class_names)
     per_class, mean_class = class_figures(figures["confusion_matrix"], names)
     results = {
@@ -97,7 +98,10 @@ def evaluate(module, datamodule, config: dict, split: str, out_dir: Path, *, che
                      **(protocol_extra or {})},
     }
     stem = results_stem(config["dataset"], split)
-    path = write_json(Path(out_dir) / f"{stem}.json", results)
+    path = Path(out_dir) / f"{stem}.json"
+    if not writes:  # another DDP rank: rank zero writes the same figures
+        return results, path
+    write_json(path, results)
     write_confusion_png(figures["confusion_matrix"], names, Path(out_dir) / f"{stem}-confusion.png",
                         title=f"{stem}: top-1 {results['top1']:.3f}")
     return results, path
