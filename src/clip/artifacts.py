@@ -15,6 +15,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
+from src.clip.plots import write_run_pictures
 from src.core.atomic import save_torch, write_json
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class ClipRunArtifacts(pl.Callback):
                        checkpoint_payload(result.weights, self.config, self.class_names, result.epoch, val["top1"]))
             write_json(self.run_dir / "validation_results.json", self._results(val, "val"))
             log.info("epoch %d: new best val top-1 %.4f -> %s", result.epoch, val["top1"], self.run_dir)
+        write_run_pictures(self.run_dir, self.records)  # curves.png + the best epoch's confusion_matrix.png
 
     def _results(self, figures: dict, split: str) -> dict:
         names = self.class_names

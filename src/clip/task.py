@@ -5,6 +5,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from src.clip.artifacts import ClipRunArtifacts, load_checkpoint, run_summary
+from src.clip.base_to_novel import evaluate_base_and_novel
 from src.clip.data.datamodule import VideoDataModule
 from src.clip.feature_cache import caching_plan, frame_feature_caching
 from src.clip.models.backbone import require_clip_backbone
@@ -25,6 +26,9 @@ def build(cfg: DictConfig) -> TaskParts:
     # rename), so concurrent calls leave one complete dataset.
     datamodule.prepare_data()
     module = ClipVideoModule.from_config(config, datamodule.class_names)
+    if not any(p.requires_grad for p in module.model.parameters()):
+        raise UserError(f"method={config['method']['name']} has nothing to train; evaluate it with `python -m "
+                        f"src.evaluate method={config['method']['name']} dataset={config['dataset']['name']}`")
     if cfg.continue_from:
         continue_from(module, resolve_continue_from(cfg.continue_from, Path(cfg.paths.models_dir)))
     run_dir = Path(cfg.run_dir)
@@ -34,7 +38,14 @@ def build(cfg: DictConfig) -> TaskParts:
     cache_mode, cache_eval, cache_train = caching_plan(config, module.model)
     if cache_eval:
         callbacks.insert(0, frame_feature_caching(config, cache_mode, cache_train))
-    return TaskParts(module, datamodule, run_dir, callbacks=callbacks, summary=lambda: run_summary(run_dir))
+    return TaskParts(module, datamodule, run_dir, callbacks=callbacks, summary=lambda: summarise(run_dir, config))
+
+
+def summarise(run_dir: Path, config: dict) -> dict:
+    """The run's headline figures; a base-class run (base-to-novel) adds base / novel top-1 and their HM."""
+    if config["dataset"]["class_subset"] != "base":
+        return run_summary(run_dir)
+    return {**run_summary(run_dir), **evaluate_base_and_novel(run_dir, config)}
 
 
 def resolve_continue_from(spec: str, models_dir: Path) -> Path:
@@ -59,11 +70,12 @@ def continue_from(module: ClipVideoModule, path: Path) -> None:
             f"continue_from={path}: trained on backbone {meta['backbone']['name']}, this run uses "
             f"{module.hparams.backbone['name']}; pick the same backbone"
         )
-    report = module.model.load_learned(payload["state_dict"])
+    report = module.model.load_learned(payload["state_dict"], list(meta["class_names"]))
     log.info("continue_from %s (%s on %s, epoch %s):", path, meta["method"], meta["dataset"], meta["epoch"])
-    for kind in ("loaded", "reinitialised", "new", "ignored"):
-        if report.get(kind):
-            log.info("  %-13s %s", kind, ", ".join(report[kind]))
-    if report.get("reinitialised"):
-        log.info("  (class-specific parts re-initialised: %d classes there, %d here)",
-                 len(meta["class_names"]), len(module.hparams.class_names))
+    for kind, items in report.items():
+        if items:
+            log.info("  %-22s %s", kind, ", ".join(items))
+    if report["loaded_by_class_name"]:
+        log.info("  (class-specific parts matched by class name: %d of %d classes loaded, %d re-initialised)",
+                 len(report["matched_classes"]), len(module.hparams.class_names),
+                 len(report["reinitialised_classes"]))

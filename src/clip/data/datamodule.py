@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from src.clip.data.class_names import prompt_names
+from src.clip.data.class_subset import restrict_classes
 from src.clip.data.dataset import VideoClipDataset, collate_skip_bad
 from src.clip.data.few_shot import group_holdout, k_per_class
 from src.clip.data.index import read_index
@@ -52,9 +53,9 @@ class VideoDataModule(pl.LightningDataModule):
 
     @cached_property
     def splits(self) -> VideoSplits:
-        """Read once, on first use (after prepare_data)."""
+        """Read once, on first use (after prepare_data); `dataset.class_subset` keeps base or novel classes only."""
         dataset, seed = self.dataset_cfg, self.seed
-        index = read_index(dataset)
+        index = restrict_classes(read_index(dataset), dataset["class_subset"], dataset["base_classes"])
         if index.val is None:
             train, val = group_holdout(index.train, dataset["val_fraction"], seed)
             val_source = f"{dataset['val_fraction']:.0%} of the train list, held out by group"
