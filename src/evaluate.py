@@ -13,12 +13,14 @@ from omegaconf import DictConfig
 
 from src.core import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
 from src.core.cli_checks import CONF_DIR, check_group_choices
+from src.core.cpu_threads import apply_cpu_threads
 from src.core.errors import UserError
 
 
 def evaluate(cfg: DictConfig) -> dict:
     """Hand the composed config and the command line's overrides to the task's evaluator."""
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    apply_cpu_threads(cfg)  # trainer.cpu_threads: applied, and taken out of the Trainer's arguments
     return hydra.utils.get_method(cfg.evaluators[cfg.task.name])(cfg, overrides)
 
 
