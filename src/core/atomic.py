@@ -27,6 +27,10 @@ def write_text(path: Path, text: str) -> Path:
     return _atomic(path, lambda p: p.write_text(text))
 
 
+def write_bytes(path: Path, data: bytes) -> Path:
+    return _atomic(path, lambda p: p.write_bytes(data))
+
+
 def write_json(path: Path, obj: Any) -> Path:
     return write_text(path, json.dumps(obj, indent=2, default=_jsonable) + "\n")
 
