@@ -53,11 +53,12 @@ def continue_from(module: ClipVideoModule, path: Path) -> None:
             f"continue_from={path}: trained on backbone {meta['backbone']['name']}, this run uses "
             f"{module.hparams.cfg['backbone']['name']}; pick the same backbone"
         )
-    report = module.model.load_learned(payload["state_dict"])
+    report = module.model.load_learned(payload["state_dict"], list(meta["class_names"]))
     log.info("continue_from %s (%s on %s, epoch %s):", path, meta["method"], meta["dataset"], meta["epoch"])
-    for kind in ("loaded", "reinitialised", "new", "ignored"):
-        if report.get(kind):
-            log.info("  %-13s %s", kind, ", ".join(report[kind]))
-    if report.get("reinitialised"):
-        log.info("  (class-specific parts re-initialised: %d classes there, %d here)",
-                 len(meta["class_names"]), len(module.hparams.class_names))
+    for kind, items in report.items():
+        if items:
+            log.info("  %-22s %s", kind, ", ".join(items))
+    if report["loaded_by_class_name"]:
+        log.info("  (class-specific parts matched by class name: %d of %d classes loaded, %d re-initialised)",
+                 len(report["matched_classes"]), len(module.hparams.class_names),
+                 len(report["reinitialised_classes"]))

@@ -182,7 +182,7 @@ def test_continue_video_coop_as_dual_coop_loads_ctx_and_pooling():
     torch.manual_seed(5)
     coop = VideoCoOp(*clip_tok, CLASSES, method_cfg("video_coop"), T)
     dual = build("dual_coop", clip_tok)
-    report = dual.load_learned(coop.trainable_state_dict())
+    report = dual.load_learned(coop.trainable_state_dict(), CLASSES)
     assert "text_encoder.ctx" in report["loaded"]
     assert {k for k in report["loaded"] if k.startswith("pooling.")} == {k for k in coop.trainable_state_dict()
                                                                          if k.startswith("pooling.")}

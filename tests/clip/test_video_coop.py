@@ -149,7 +149,7 @@ def test_extra_loss_values():
 
 
 # ---- learned state across runs ------------------------------------------------------------------------------
-def test_load_learned_across_class_counts(tmp_path):
+def test_load_learned_matches_class_specific_contexts_by_name(tmp_path):
     source = build(names=("jump", "run", "swim"), class_wise=True)
     source.text_encoder.ctx.data.normal_()
     source.pooling.query.data.fill_(0.5)
@@ -157,28 +157,37 @@ def test_load_learned_across_class_counts(tmp_path):
     torch.save(source.trainable_state_dict(), path)
     state = torch.load(path, weights_only=True)
 
-    target = build(names=("jump", "run"), class_wise=True)
+    # same count of classes, other order and one new name: rows follow the NAME, not the position
+    target = build(names=("swim", "dive", "jump"), class_wise=True)
     fresh_ctx = target.text_encoder.ctx.detach().clone()
-    report = target.load_learned({**state, "old_head.weight": torch.zeros(2)})
-    assert report["reinitialised"] == ["text_encoder.ctx"] and target.class_specific_keys() == {"text_encoder.ctx"}
+    report = target.load_learned({**state, "old_head.weight": torch.zeros(2)}, ["jump", "run", "swim"])
+    assert report["loaded_by_class_name"] == ["text_encoder.ctx"] and target.class_specific_keys() == {"text_encoder.ctx"}
+    assert report["matched_classes"] == ["swim", "jump"] and report["reinitialised_classes"] == ["dive"]
     assert "pooling.query" in report["loaded"] and report["ignored"] == ["old_head.weight"] and report["new"] == []
-    assert torch.equal(target.text_encoder.ctx, fresh_ctx)
+    assert torch.equal(target.text_encoder.ctx[0], source.text_encoder.ctx[2])       # swim
+    assert torch.equal(target.text_encoder.ctx[2], source.text_encoder.ctx[0])       # jump
+    assert torch.equal(target.text_encoder.ctx[1], fresh_ctx[1])                     # dive: fresh init
     assert torch.equal(target.pooling.query, source.pooling.query)
+
+    refusing = build(names=("swim", "dive"), class_wise=True)               # evaluation refuses unknown classes
+    with pytest.raises(UserError, match="dive"):
+        refusing.load_learned(state, ["jump", "run", "swim"], refuse_unmatched=True)
 
     shared = build(names=("jump", "run"))                     # a shared context transfers to other classes
     shared_source = build(names=("jump", "run", "swim"))
     shared_source.text_encoder.ctx.data.normal_()
-    assert "text_encoder.ctx" in shared.load_learned(shared_source.trainable_state_dict())["loaded"]
+    report = shared.load_learned(shared_source.trainable_state_dict(), ["jump", "run", "swim"], refuse_unmatched=True)
+    assert "text_encoder.ctx" in report["loaded"]
     assert torch.equal(shared.text_encoder.ctx, shared_source.text_encoder.ctx)
 
 
 def test_load_learned_reports_new_keys_and_rejects_other_shapes():
     mean_pooled = build(pooling="mean")
     attention = build()
-    report = attention.load_learned(mean_pooled.trainable_state_dict())
+    report = attention.load_learned(mean_pooled.trainable_state_dict(), ["jump", "run"])
     assert report["loaded"] == ["text_encoder.ctx"] and "pooling.query" in report["new"]
     with pytest.raises(UserError, match="text_encoder.ctx"):
-        build(ctx_len=4).load_learned(attention.trainable_state_dict())
+        build(ctx_len=4).load_learned(attention.trainable_state_dict(), ["jump", "run"])
 
 
 def test_registry():

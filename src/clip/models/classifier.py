@@ -127,24 +127,59 @@ class ClipVideoClassifier(nn.Module):
         return {f"{name}.ctx" for name, module in self.named_modules()
                 if isinstance(module, PromptedTextEncoder) and module.class_wise}
 
-    def load_learned(self, state: dict[str, Tensor]) -> dict[str, list[str]]:
-        """Load matching learned tensors; class-specific ones of another class count keep their fresh init."""
+    def load_learned(self, state: dict[str, Tensor], source_class_names: list[str],
+                     refuse_unmatched: bool = False) -> dict[str, list[str]]:
+        """Load learned tensors from a run trained on `source_class_names` (prompt text, logit order).
+
+        Shared tensors load when their shape matches. Class-specific ones (class-wise contexts, rows = classes)
+        are matched by class NAME: a class of this model that the source learned gets that class's row; the
+        others keep their fresh init (training) or, with `refuse_unmatched` (evaluation), raise a UserError.
+        Returns {"loaded", "loaded_by_class_name", "new", "ignored", "matched_classes", "reinitialised_classes"}.
+        """
         own = self.trainable_state_dict()
-        class_specific = self.class_specific_keys()
-        report: dict[str, list[str]] = {"loaded": [], "reinitialised": [], "new": [], "ignored": []}
+        source_index = {name: i for i, name in enumerate(source_class_names)}
+        matched = [(c, source_index[n]) for c, n in enumerate(self.class_names) if n in source_index]
+        unmatched = [n for n in self.class_names if n not in source_index]
+        report: dict[str, list[str]] = {"loaded": [], "loaded_by_class_name": [], "new": [], "ignored": [],
+                                        "matched_classes": [], "reinitialised_classes": []}
         to_load = {}
         for key, value in own.items():
             if key not in state:
                 report["new"].append(key)
+            elif key in self.class_specific_keys():
+                self._refuse_unmatched(unmatched, refuse_unmatched)
+                to_load[key] = _rows_by_class(key, state[key], value, matched, len(source_class_names))
+                report["loaded_by_class_name"].append(key)
+                report["matched_classes"] = [self.class_names[c] for c, _ in matched]
+                report["reinitialised_classes"] = unmatched
             elif tuple(state[key].shape) == tuple(value.shape):
                 to_load[key] = state[key]
                 report["loaded"].append(key)
-            elif key in class_specific:
-                report["reinitialised"].append(key)
             else:
-                raise UserError(f"continue_from checkpoint: '{key}' has shape {tuple(state[key].shape)} but this "
-                                f"model needs {tuple(value.shape)}; use the same method settings "
-                                "(ctx_len, pooling, …) as the run you continue from")
+                raise UserError(f"learned tensor '{key}' has shape {tuple(state[key].shape)} in the checkpoint but "
+                                f"this model needs {tuple(value.shape)}; use the same method settings "
+                                "(ctx_len, pooling, …) as the run you load")
         report["ignored"] = sorted(k for k in state if k not in own)
         self.load_state_dict(to_load, strict=False)
         return report
+
+    def _refuse_unmatched(self, unmatched: list[str], refuse: bool) -> None:
+        if refuse and unmatched:
+            shown = ", ".join(unmatched[:5]) + (" …" if len(unmatched) > 5 else "")
+            raise UserError(f"{type(self).__name__} learned one prompt context per class (class_wise) and "
+                            f"{len(unmatched)} of the {len(self.class_names)} target classes were never trained "
+                            f"({shown}), so it cannot score them; evaluate on the classes it was trained on or "
+                            "use a run with method.class_wise=false")
+
+
+def _rows_by_class(key: str, source: Tensor, own: Tensor, matched: list[tuple[int, int]], num_source: int) -> Tensor:
+    """`own` (C, …) with row c replaced by `source` row s for every matched (c, s); other rows keep their init."""
+    if source.shape[0] != num_source or tuple(source.shape[1:]) != tuple(own.shape[1:]):
+        raise UserError(f"learned tensor '{key}' has shape {tuple(source.shape)} in the checkpoint, expected "
+                        f"({num_source}, {', '.join(map(str, own.shape[1:]))}); use the same method settings "
+                        "(ctx_len, …) as the run you load")
+    rows = own.detach().clone()
+    if matched:
+        targets, sources = zip(*matched)
+        rows[list(targets)] = source[list(sources)].to(rows.dtype)
+    return rows

@@ -1,0 +1,116 @@
+"""Rebuild a finished task=clip run for evaluation / inference (src.evaluate, src.predict).
+
+    run = load_clip_run("video_coop/ucf101/k16-attention-s0-20261130-101500", Path("models"))
+    run.module        # ClipVideoModule in eval mode, the best epoch's learned tensors loaded
+    run.config        # the run's resolved config (config.json) with `overrides` merged in
+    run.class_names   # the class names (prompt text) the model scores, in logit order
+    run.checkpoint    # the checkpoint.pth it came from
+
+A run folder holds config.json + checkpoint.pth (src/clip/artifacts.py). The frozen CLIP is not in the
+checkpoint: it is rebuilt from `config["backbone"]` after seeding with the run's seed, so a random-init
+backbone (clip_tiny) comes back with the very weights it was trained with. This file is the one place that knows
+how a ClipVideoModule is constructed from a run's files.
+"""
+import json
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import OmegaConf
+
+from src.clip.artifacts import CHECKPOINT_FORMAT
+from src.clip.models.classifier import ClipVideoClassifier
+from src.clip.models.layers.pooling import AttentionPooling
+from src.clip.models.methods.vita import ViTa
+from src.clip.module import ClipVideoModule
+from src.core.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+class ClipRun(NamedTuple):
+    module: ClipVideoModule
+    config: dict
+    class_names: list[str]
+    checkpoint: Path
+
+
+def resolve_run_dir(spec: str, models_dir: Path) -> Path:
+    """"method/dataset/run_id" under `models_dir`, or a run folder path -> the run folder (config.json inside)."""
+    for candidate in (Path(spec), Path(models_dir) / spec):
+        if candidate.is_dir() and (candidate / "config.json").is_file():
+            return candidate
+    for candidate in (Path(spec), Path(models_dir) / spec):
+        if candidate.is_dir():
+            raise UserError(f"run={spec}: {candidate} is not a task=clip run folder (no config.json); give "
+                            f"'method/dataset/run_id' of a finished run under {models_dir} or its folder path")
+    raise UserError(f"run={spec}: found neither the folder {spec} nor {Path(models_dir) / spec}; give "
+                    f"'method/dataset/run_id' of a finished run (see {models_dir}) or a run folder path")
+
+
+def read_run_config(run_dir: Path) -> dict:
+    path = Path(run_dir) / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise UserError(f"{path}: unreadable run config ({type(err).__name__}); the run folder is damaged, "
+                        "train the run again") from err
+
+
+def read_checkpoint(path: Path) -> dict:
+    """checkpoint.pth -> {"format", "state_dict", "meta"} (weights_only: never runs code)."""
+    if not Path(path).is_file():
+        raise UserError(f"{path}: no checkpoint; the run has not finished an epoch with validation — train it "
+                        "(again) or pick another run")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated / not a torch file
+        raise UserError(f"{path}: corrupt checkpoint ({type(err).__name__}); train the run again or pick another "
+                        "run") from err
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or "state_dict" not in payload:
+        raise UserError(f"{path}: not a checkpoint.pth of this project (format {CHECKPOINT_FORMAT}); pick a run "
+                        "folder written by python -m src.train")
+    return payload
+
+
+def load_clip_run(spec: str, models_dir: Path, overrides: dict | None = None,
+                  class_names: list[str] | None = None) -> ClipRun:
+    """Rebuild run `spec` in eval mode.
+
+    `overrides`: nested config sections merged into the run's config (e.g. {"dataset": {"num_frames": 16}});
+    the method and backbone sections define the weights and stay the run's own.
+    `class_names`: score these classes instead of the run's (cross-dataset); class-specific learned tensors are
+    matched by class name and a class the run never learned is refused (UserError naming it).
+    """
+    run_dir = resolve_run_dir(spec, models_dir)
+    config = read_run_config(run_dir)
+    checkpoint = run_dir / "checkpoint.pth"
+    payload = read_checkpoint(checkpoint)
+    trained_names = list(payload["meta"]["class_names"])
+    if overrides:
+        fixed = {k: v for k, v in overrides.items() if k in ("method", "backbone")}
+        assert not fixed, f"the method/backbone of a trained run cannot be overridden: {sorted(fixed)}"
+        config = OmegaConf.to_container(OmegaConf.merge(config, overrides), resolve=True)
+    names = list(class_names) if class_names is not None else trained_names
+    trained_frames = payload["meta"]["config"]["dataset"]["num_frames"]
+    # The model keeps the frame count it was trained with; the data may sample another where the model allows.
+    model_config = {**config, "dataset": {**config["dataset"], "num_frames": trained_frames}}
+    pl.seed_everything(config["seed"], workers=True)  # a random-init frozen CLIP comes back identical
+    module = ClipVideoModule(cfg=model_config, class_names=names)
+    if config["dataset"]["num_frames"] != trained_frames and frame_count_fixed(module.model):
+        raise UserError(f"dataset.num_frames={config['dataset']['num_frames']}: run {spec} was trained on "
+                        f"{trained_frames} frames per view and its {config['method']['name']} model (pooling "
+                        f"{config['method']['pooling']}) learned per-frame-position parameters; evaluate with "
+                        f"dataset.num_frames={trained_frames}")
+    report = module.model.load_learned(payload["state_dict"], trained_names, refuse_unmatched=True)
+    for kind, items in report.items():
+        if items:
+            log.info("%s: %-18s %s", checkpoint, kind, ", ".join(items))
+    return ClipRun(module.eval(), config, names, checkpoint)
+
+
+def frame_count_fixed(model: ClipVideoClassifier) -> bool:
+    """True when learned tensors are tied to frame positions (attention pooling, ViTa's frame tokens)."""
+    return isinstance(model.pooling, AttentionPooling) or isinstance(model, ViTa)

@@ -1,0 +1,94 @@
+"""Rebuild a finished task=header run for evaluation / inference (src.evaluate, src.predict, src.detect).
+
+    run = load_header_run("csn-full-f16-s0-20261130-101500", Path("report/header_experiments"))
+    run.net           # HeaderNet in eval mode with the best epoch's weights
+    run.config        # the run's resolved config (config.yaml)
+    run.threshold     # the F1-optimal header-probability threshold chosen on validation (best_metrics.json)
+    run.checkpoint    # checkpoints/best_epoch_<N>.pt it came from
+
+A run folder holds config.yaml, best_metrics.json and checkpoints/best_epoch_<N>.pt (src/header/artifacts.py).
+This file is the one place that knows how a HeaderNet is rebuilt from a run's files.
+"""
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from omegaconf import OmegaConf
+
+from src.core.errors import UserError
+from src.header.artifacts import CHECKPOINT_FORMAT
+from src.header.models.net import HeaderNet, build_header_net
+
+
+class HeaderRun(NamedTuple):
+    net: HeaderNet
+    config: dict
+    threshold: float
+    checkpoint: Path
+
+
+def resolve_header_run_dir(spec: str, report_dir: Path) -> Path:
+    """A run name under `report_dir`, or a run folder path -> the run folder (best_metrics.json inside)."""
+    for candidate in (Path(spec), Path(report_dir) / spec):
+        if candidate.is_dir() and (candidate / "best_metrics.json").is_file() and (candidate / "config.yaml").is_file():
+            return candidate
+    for candidate in (Path(spec), Path(report_dir) / spec):
+        if candidate.is_dir():
+            raise UserError(f"run={spec}: {candidate} is not a task=header run folder (needs config.yaml and "
+                            f"best_metrics.json); give a finished run's name under {report_dir} or its folder path")
+    raise UserError(f"run={spec}: found neither the folder {spec} nor {Path(report_dir) / spec}; give a finished "
+                    f"task=header run's name (see {report_dir}) or its folder path")
+
+
+def read_best_metrics(run_dir: Path) -> dict:
+    path = Path(run_dir) / "best_metrics.json"
+    try:
+        best = json.loads(path.read_text())
+        best["checkpoint"], best["best_threshold"]["threshold"]  # noqa: B018  (the keys this file needs)
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise UserError(f"{path}: unreadable or incomplete ({type(err).__name__}: {err}); the run folder is "
+                        "damaged, train the run again") from err
+    return best
+
+
+def read_header_checkpoint(path: Path) -> dict:
+    """checkpoints/best_epoch_<N>.pt -> {"format", "epoch", "state_dict", "metrics", "config"} (weights_only)."""
+    if not Path(path).is_file():
+        raise UserError(f"{path}: the checkpoint best_metrics.json points at is missing; train the run again or "
+                        "pick another run")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated / not a torch file
+        raise UserError(f"{path}: corrupt checkpoint ({type(err).__name__}); train the run again or pick another "
+                        "run") from err
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or "state_dict" not in payload:
+        raise UserError(f"{path}: not a Header Net checkpoint of this project (format {CHECKPOINT_FORMAT})")
+    return payload
+
+
+def architecture_only(backbone: dict) -> dict:
+    """The backbone section without pretrained weights where the architecture does not need them: the run's
+    checkpoint holds every weight, so the pretrained file need not exist on this machine (VideoMAE with
+    variant=auto still reads its checkpoint's config for the architecture)."""
+    if backbone["kind"] == "vmae" and backbone.get("variant") == "auto":
+        return dict(backbone)
+    return {**backbone, "ckpt": None}
+
+
+def load_header_run(spec: str, report_dir: Path) -> HeaderRun:
+    """Rebuild run `spec` (a name under `report_dir` or a folder) in eval mode with its best weights."""
+    run_dir = resolve_header_run_dir(spec, report_dir)
+    config = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=True)
+    best = read_best_metrics(run_dir)
+    checkpoint = run_dir / best["checkpoint"]
+    payload = read_header_checkpoint(checkpoint)
+    dataset = config["dataset"]
+    net = build_header_net(architecture_only(config["backbone"]), num_frames=dataset["num_frames"],
+                           input_size=dataset["input_size"])
+    try:
+        net.load_state_dict(payload["state_dict"], strict=True)
+    except RuntimeError as err:
+        raise UserError(f"{checkpoint}: does not fit the backbone in {run_dir / 'config.yaml'} "
+                        f"({str(err).splitlines()[0]}); the run folder is inconsistent, train it again") from err
+    return HeaderRun(net.eval(), config, float(best["best_threshold"]["threshold"]), checkpoint)
