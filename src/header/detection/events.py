@@ -25,12 +25,11 @@ def smooth(probs: np.ndarray, centres: np.ndarray, *, width: int, max_step: floa
     out = np.asarray(probs, dtype=np.float64).copy()
     if width == 1:
         return out
-    kernel = np.ones(width)
+    kernel, half = np.ones(width), width // 2
     for run in split_runs(np.asarray(centres), max_step):
         values = out[run]
-        sums = np.convolve(values, kernel, mode="same")
-        counts = np.convolve(np.ones_like(values), kernel, mode="same")
-        out[run] = sums / counts
+        centred = slice(half, half + len(values))  # "full" convolution, centred: also right for runs < width
+        out[run] = np.convolve(values, kernel)[centred] / np.convolve(np.ones_like(values), kernel)[centred]
     return out
 
 
