@@ -5,8 +5,9 @@
 
 The video is a sequence of shots of `segment_frames` frames each, drawn by `header_clips.render_header_clip`
 (the same player, ball and pitch the synthetic header set has, so a model trained on that set recognises them):
-a header shot at each event, non-header shots (the ball passes by, flies elsewhere, bounces off something else)
-everywhere else. An event's frame is its shot's contact frame (ball touches head). Events are at least
+a header shot at each event, non-header shots everywhere else: mostly the ball far from the player ("elsewhere",
+what most of a match looks like), a `hard_negative_fraction` of them near misses (the ball passes the head, or
+bounces off something that is not the head). An event's frame is its shot's contact frame (ball touches head). Events are at least
 `min_event_gap_s` apart. Frames are rendered and encoded a shot at a time: memory does not grow with length.
 """
 import csv
@@ -20,6 +21,7 @@ from src.synthetic.header_clips import render_header_clip
 from src.synthetic.video_writer import VideoWriter
 
 EVENT_COLUMNS = ("event", "frame", "time_s")
+HARD_NEGATIVES = ("pass_by", "bounce_away")
 
 
 @dataclass
@@ -41,7 +43,8 @@ def plan_event_shots(rng: np.random.Generator, num_shots: int, min_gap_shots: in
 
 
 def render_match_video(path: Path, *, seed: int, duration_s: float, fps: float, size: int = 64,
-                       segment_frames: int = 8, min_event_gap_s: float = 4.0) -> MatchVideo:
+                       segment_frames: int = 16, min_event_gap_s: float = 4.0,
+                       hard_negative_fraction: float = 0.2) -> MatchVideo:
     """Render and encode the video at `path` (.mp4 H.264 or .avi MPEG-4) and write its ground truth beside it."""
     assert segment_frames >= 4 and size >= 32, "shots need >= 4 frames and >= 32 px (header_clips' limits)"
     path = Path(path)
@@ -53,8 +56,9 @@ def render_match_video(path: Path, *, seed: int, duration_s: float, fps: float, 
     with VideoWriter(path, fps=fps, width=size, height=size) as writer:
         for shot in range(num_shots):
             positive = shot in event_shots
-            clip, geometry = render_header_clip(np.random.default_rng([seed, 8, shot]), positive, segment_frames,
-                                                size)  # (T, S, S, 3) uint8
+            shot_rng = np.random.default_rng([seed, 8, shot])
+            kinds = HARD_NEGATIVES if shot_rng.random() < hard_negative_fraction else ("elsewhere",)
+            clip, geometry = render_header_clip(shot_rng, positive, segment_frames, size, kinds)  # (T, S, S, 3)
             if positive:
                 event_frames.append(shot * segment_frames + geometry["contact_frame"])
             writer.write(clip)
