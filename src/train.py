@@ -22,6 +22,7 @@ from src.core.atomic import write_json
 from src.core.cli_checks import CONF_DIR, check_group_choices
 from src.core.errors import UserError
 from src.core.loggers import build_callbacks, build_loggers
+from src.core.protocol_checks import check_seed_sweep
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def hydra_main(cfg: DictConfig) -> None:
 def main() -> None:
     try:
         check_group_choices(sys.argv[1:])
+        check_seed_sweep(sys.argv[1:])
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

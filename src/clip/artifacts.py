@@ -15,6 +15,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
+from src.clip.plots import write_run_pictures
 from src.core.atomic import save_torch, write_json
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class ClipRunArtifacts(pl.Callback):
             save_torch(self.run_dir / "checkpoint.pth", checkpoint_payload(pl_module, trainer.current_epoch, val["top1"]))
             write_json(self.run_dir / "validation_results.json", self._results(pl_module, val, "val"))
             log.info("epoch %d: new best val top-1 %.4f -> %s", trainer.current_epoch, val["top1"], self.run_dir)
+        write_run_pictures(self.run_dir, self.records)  # curves.png + the best epoch's confusion_matrix.png
 
     def on_validation_end(self, trainer, pl_module) -> None:
         # `validate_only` runs (no fit): the validation pass is the result.

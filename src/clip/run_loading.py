@@ -29,6 +29,8 @@ from src.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
+RUN_SECTIONS = ("method", "backbone", "dataset", "seed")   # what config.json must hold to rebuild the model
+
 
 class ClipRun(NamedTuple):
     module: ClipVideoModule
@@ -53,10 +55,15 @@ def resolve_run_dir(spec: str, models_dir: Path) -> Path:
 def read_run_config(run_dir: Path) -> dict:
     path = Path(run_dir) / "config.json"
     try:
-        return json.loads(path.read_text())
+        config = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise UserError(f"{path}: unreadable run config ({type(err).__name__}); the run folder is damaged, "
                         "train the run again") from err
+    missing = [k for k in RUN_SECTIONS if not isinstance(config, dict) or k not in config]
+    if missing:
+        raise UserError(f"{path}: not a task=clip run config (no {', '.join(missing)}); the run folder is damaged, "
+                        "train the run again")
+    return config
 
 
 def read_checkpoint(path: Path) -> dict:

@@ -5,6 +5,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from src.clip.artifacts import ClipRunArtifacts, load_checkpoint, run_summary
+from src.clip.base_to_novel import evaluate_base_and_novel
 from src.clip.data.datamodule import VideoDataModule
 from src.clip.feature_cache import FrameFeatureCaching, caching_plan
 from src.clip.models.backbone import require_clip_backbone
@@ -20,6 +21,9 @@ def build(cfg: DictConfig) -> TaskParts:
     require_clip_backbone(config["backbone"])  # before the data path reads backbone keys a CSN config lacks
     datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=cfg.seed)
     module = ClipVideoModule(cfg=config, class_names=datamodule.class_names)
+    if not any(p.requires_grad for p in module.model.parameters()):
+        raise UserError(f"method={config['method']['name']} has nothing to train; evaluate it with `python -m "
+                        f"src.evaluate method={config['method']['name']} dataset={config['dataset']['name']}`")
     if cfg.continue_from:
         continue_from(module, resolve_continue_from(cfg.continue_from, Path(cfg.paths.models_dir)))
     run_dir = Path(cfg.run_dir)
@@ -28,7 +32,14 @@ def build(cfg: DictConfig) -> TaskParts:
     cache_eval, cache_train = caching_plan(config, module.model)
     if cache_eval:
         callbacks.insert(0, FrameFeatureCaching(config, cache_train))
-    return TaskParts(module, datamodule, run_dir, callbacks=callbacks, summary=lambda: run_summary(run_dir))
+    return TaskParts(module, datamodule, run_dir, callbacks=callbacks, summary=lambda: summarise(run_dir, config))
+
+
+def summarise(run_dir: Path, config: dict) -> dict:
+    """The run's headline figures; a base-class run (base-to-novel) adds base / novel top-1 and their HM."""
+    if config["dataset"]["class_subset"] != "base":
+        return run_summary(run_dir)
+    return {**run_summary(run_dir), **evaluate_base_and_novel(run_dir, config)}
 
 
 def resolve_continue_from(spec: str, models_dir: Path) -> Path:

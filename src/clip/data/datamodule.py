@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from src.clip.data.class_names import prompt_names
+from src.clip.data.class_subset import restrict_classes
 from src.clip.data.dataset import VideoClipDataset, collate_skip_bad
 from src.clip.data.few_shot import group_holdout, k_per_class
 from src.clip.data.index import read_index
@@ -30,7 +31,7 @@ class VideoDataModule(pl.LightningDataModule):
         super().__init__()
         self.dataset_cfg, self.backbone_cfg, self.seed = dict(dataset), dict(backbone), seed
         generate_if_missing(self.dataset_cfg)
-        index = read_index(self.dataset_cfg)
+        index = restrict_classes(read_index(self.dataset_cfg), dataset["class_subset"], dataset["base_classes"])
         self.raw_class_names: list[str] = list(index.class_names)
         self.class_names: list[str] = prompt_names(self.raw_class_names)     # prompt text
         if index.val is None:

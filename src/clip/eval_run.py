@@ -1,0 +1,79 @@
+"""task=clip evaluation from the command line: which model, which protocol, where the results go.
+
+- `run=…`: the run's config.json is the protocol; command-line `dataset.*` keys change it (views, frames, split,
+  k_val, batch size, root). `dataset=<other>` evaluates on another dataset with ITS class names (the run's
+  frames and views are kept unless given too). Results: `<run folder>/eval/`.
+- `run` unset and `method=zero_shot`: the composed config is the protocol. Results: `zero_shot_dir/eval/`.
+"""
+import copy
+import logging
+from pathlib import Path
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+
+from src.clip.data.datamodule import VideoDataModule
+from src.clip.evaluation import evaluate as evaluate_model
+from src.clip.evaluation import print_results
+from src.clip.models.backbone import require_clip_backbone
+from src.clip.module import ClipVideoModule
+from src.clip.run_loading import load_clip_run, read_checkpoint, read_run_config, resolve_run_dir
+from src.core.errors import UserError
+from src.core.overrides import apply_section_overrides, override_keys
+
+log = logging.getLogger(__name__)
+
+# Kept from the trained run on another dataset unless the command line sets them: they define the protocol.
+PROTOCOL_KEYS = ("num_frames", "num_temporal_views", "num_spatial_views", "frame_interval")
+
+
+def protocol_dataset(run_dataset: dict, composed_dataset: dict, keys: list[str]) -> dict:
+    """The dataset section to evaluate on: the run's (or the `dataset=` group's) + the command line's keys."""
+    if "dataset" in keys:  # another dataset: its own section, the run's frames and views
+        dataset = copy.deepcopy(composed_dataset)
+        for key in PROTOCOL_KEYS:
+            if f"dataset.{key}" not in keys:
+                dataset[key] = run_dataset[key]
+        return dataset
+    return apply_section_overrides(run_dataset, composed_dataset, "dataset", keys)
+
+
+def evaluate(cfg: DictConfig, overrides: list[str]) -> dict:
+    config = OmegaConf.to_container(cfg, resolve=True)
+    if config["run"] is None:
+        if config["method"]["name"] != "zero_shot":
+            raise UserError("run= is missing: give run=<method>/<dataset>/<run_id> (a folder under "
+                            f"{config['paths']['models_dir']}) or a run folder path, or evaluate method=zero_shot")
+        return _evaluate_zero_shot(config)
+    return _evaluate_run(config, override_keys(overrides))
+
+
+def _evaluate_run(config: dict, keys: list[str]) -> dict:
+    models_dir = Path(config["paths"]["models_dir"])
+    run_dir = resolve_run_dir(config["run"], models_dir)
+    trained_names = list(read_checkpoint(run_dir / "checkpoint.pth")["meta"]["class_names"])  # checked first
+    run_config = read_run_config(run_dir)
+    dataset = protocol_dataset(run_config["dataset"], config["dataset"], keys)
+    datamodule = VideoDataModule(dataset=dataset, backbone=run_config["backbone"], seed=run_config["seed"])
+    cross = datamodule.class_names != trained_names
+    run = load_clip_run(str(run_dir), models_dir, overrides={"dataset": dataset, "trainer": config["trainer"]},
+                        class_names=datamodule.class_names if cross else None)
+    if cross:
+        log.info("cross-dataset: %s trained on %s, scored with the %d class names of %s", run_dir,
+                 run_config["dataset"]["name"], len(datamodule.class_names), dataset["name"])
+    results, path = evaluate_model(run.module, datamodule, run.config, config["split"], run_dir / "eval",
+                                   checkpoint=run.checkpoint, run_dir=run_dir)
+    print_results(results, path)
+    return results
+
+
+def _evaluate_zero_shot(config: dict) -> dict:
+    require_clip_backbone(config["backbone"])
+    datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=config["seed"])
+    pl.seed_everything(config["seed"], workers=True)  # a random-init backbone (clip_tiny) is then reproducible
+    module = ClipVideoModule(cfg=config, class_names=datamodule.class_names).eval()
+    out_dir = Path(config["zero_shot_dir"]) / "eval"
+    results, path = evaluate_model(module, datamodule, config, config["split"], out_dir, checkpoint=None,
+                                   run_dir=None, protocol_extra={"templates": list(config["method"]["templates"])})
+    print_results(results, path)
+    return results
