@@ -19,7 +19,14 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import RESULTS_DIR, compose_config, environment, print_table, resolve_device, save_results
+from benchmarks.common import (
+    RESULTS_DIR,
+    compose_config,
+    environment,
+    print_table,
+    resolve_device,
+    save_results,
+)
 
 
 def _args(argv):
@@ -45,7 +52,7 @@ def score_one(args) -> dict:
     from src.header.data.transforms import build_clip_transform
     from src.header.detection.scoring import frame_preprocessor, score_video
     from src.header.detection.video_stream import VideoStream
-    from src.header.detection.window_log import WINDOW_COLUMNS, GAP_COLUMNS, AppendLog
+    from src.header.detection.window_log import GAP_COLUMNS, WINDOW_COLUMNS, AppendLog
     from src.header.detection.windowing import WindowSpec
     from src.header.models.net import build_header_net
 

@@ -23,8 +23,14 @@ from src.header.detection.postprocess import Detections, evaluate, find_events, 
 from src.header.detection.scoring import frame_preprocessor, score_video
 from src.header.detection.timeline import draw_timeline
 from src.header.detection.video_stream import VideoStream
-from src.header.detection.window_log import (GAP_COLUMNS, WINDOW_COLUMNS, AppendLog, read_windows, resume_start,
-                                             write_settings)
+from src.header.detection.window_log import (
+    GAP_COLUMNS,
+    WINDOW_COLUMNS,
+    AppendLog,
+    read_windows,
+    resume_start,
+    write_settings,
+)
 from src.header.detection.windowing import WindowSpec
 from src.header.run_loading import load_header_run
 
