@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from src.core.atomic import write_bytes
 
 ROW_HEIGHT_IN = 1.5
 WIDTH_IN = 16
+TICK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600)  # x ticks: the smallest step giving <= 12 per strip
 
 
 @dataclass
@@ -50,6 +52,8 @@ def draw_timeline(data: TimelineData, path: Path, *, row_minutes: float, dpi: in
     for row, ax in enumerate(axes):
         _draw_row(ax, data, row * row_s, (row + 1) * row_s)
     axes[0].set_title(data.title, fontsize=10, loc="left")
+    axes[0].legend(handles=_legend(data), loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, ncol=6,
+                   frameon=False)  # above the first strip, beside the title
     axes[-1].set_xlabel("time (min:s)")
     fig.tight_layout(h_pad=0.4)
     buffer = io.BytesIO()
@@ -62,6 +66,7 @@ def _draw_row(ax, data: TimelineData, t0: float, t1: float) -> None:
     ax.set_ylim(-0.12, 1.08)
     ax.set_yticks([0, 0.5, 1])
     ax.tick_params(labelsize=7)
+    ax.xaxis.set_major_locator(MultipleLocator(next((s for s in TICK_STEPS_S if (t1 - t0) / s <= 12), 600)))
     ax.xaxis.set_major_formatter(FuncFormatter(_mmss))
     ax.grid(axis="x", alpha=0.25)
     for start, end in data.gaps:
@@ -82,3 +87,14 @@ def _draw_row(ax, data: TimelineData, t0: float, t1: float) -> None:
         hit, miss = tr & data.true_hit, tr & ~data.true_hit
         ax.scatter(data.true_times[hit], np.full(hit.sum(), -0.07), marker="|", s=40, c="tab:green", zorder=3)
         ax.scatter(data.true_times[miss], np.full(miss.sum(), -0.07), marker="x", s=25, c="tab:orange", zorder=3)
+
+
+def _legend(data: TimelineData) -> list:
+    handles = [Line2D([], [], color="tab:blue", lw=0.9, label="P(header), smoothed"),
+               Line2D([], [], color="tab:red", lw=0.7, ls="--", label="threshold")]
+    if data.event_hit is None:
+        return handles + [Line2D([], [], color="tab:blue", marker="v", ls="", label="event")]
+    return handles + [Line2D([], [], color="tab:green", marker="v", ls="", label="event: hit"),
+                      Line2D([], [], color="tab:red", marker="v", ls="", label="event: false positive"),
+                      Line2D([], [], color="tab:green", marker="|", ls="", label="true header: found"),
+                      Line2D([], [], color="tab:orange", marker="x", ls="", label="true header: missed")]
