@@ -33,7 +33,7 @@ def _args(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.detect", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0])
-    parser.add_argument("--fps", type=float, default=25.0)
+    parser.add_argument("--fps", type=float, default=10.0)
     parser.add_argument("--size", type=int, default=64, help="video frame size (square)")
     parser.add_argument("--backbone", default="csn_tiny")
     parser.add_argument("--input-size", type=int, default=64)

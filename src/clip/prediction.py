@@ -22,7 +22,7 @@ from src.clip.models.backbone import require_clip_backbone
 from src.clip.module import ClipVideoModule
 from src.clip.run_loading import load_clip_run
 from src.core.errors import BadVideoError, UserError
-from src.core.prediction_io import print_table, write_predictions
+from src.core.prediction_io import print_table, resolve_device, write_predictions
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ def load_model(cfg: dict) -> tuple[ClipVideoModule, dict, list[str]]:
 
 def predict_clip(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
     module, config, names = load_model(cfg)
+    device = resolve_device(str(cfg["device"]))
+    module = module.to(device)
     data, backbone = config["dataset"], config["backbone"]
     sampler = FrameSampler(data["num_frames"], data["num_temporal_views"], data["frame_interval"])
     transform = VideoTransform(train=False, augment=False, image_size=backbone["image_size"], mean=backbone["mean"],
@@ -83,7 +85,8 @@ def predict_clip(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
                 records[item["i"]] = {"path": str(files[item["i"]]), "error": item["error"], "top_k": []}
             good = [b for b in batch if "video" in b]
             if good:
-                probs = module.model(torch.stack([b["video"] for b in good]), text).float().softmax(-1)  # (B, C)
+                videos = torch.stack([b["video"] for b in good]).to(device)  # (B, V, T, 3, S, S)
+                probs = module.model(videos, text).float().softmax(-1).cpu()  # (B, C)
                 values, indices = probs.topk(top_k, dim=-1)
                 for item, vals, idx in zip(good, values.tolist(), indices.tolist()):
                     records[item["i"]] = {"path": str(files[item["i"]]), "error": "", "top_k": [

@@ -42,6 +42,17 @@ def find_inputs(inputs, suffixes: tuple[str, ...]) -> list[Path]:
     return unique
 
 
+def resolve_device(name: str, key: str = "device"):
+    """auto -> cuda when available, else cpu; a CUDA device asked for where there is none is a UserError."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"{key}={name}: no CUDA device here; use {key}=cpu or auto")
+    return torch.device(name)
+
+
 def write_predictions(out_dir: Path, rows: list[dict], records: list[dict], columns: list[str]) -> Path:
     """predictions.csv (rows, in `columns` order) and predictions.json (records); returns the folder."""
     out_dir = Path(out_dir)

@@ -13,7 +13,7 @@ import torch
 from torchvision import tv_tensors
 
 from src.core.errors import BadVideoError, UserError
-from src.core.prediction_io import VIDEO_SUFFIXES, print_table, write_predictions
+from src.core.prediction_io import VIDEO_SUFFIXES, print_table, resolve_device, write_predictions
 from src.header.data.dataset import check_clip_array, open_clip, sample_frame_indices
 from src.header.data.transforms import build_clip_transform
 from src.header.detection.video_stream import VideoStream
@@ -51,6 +51,8 @@ def read_video_clip(path: Path, num_frames: int, start_s: float | None) -> np.nd
 def predict_header(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
     run = load_header_run(str(cfg["run"]), Path(cfg["paths"]["report_dir"]))
     threshold = run.threshold if cfg["threshold"] is None else float(cfg["threshold"])
+    device = resolve_device(str(cfg["device"]))
+    net = run.net.to(device)
     data, backbone = run.config["dataset"], run.config["backbone"]
     transform = build_clip_transform(input_size=data["input_size"], augment=False, flip_prob=0.0, color_jitter={},
                                      mean=backbone["mean"], std=backbone["std"])
@@ -65,7 +67,7 @@ def predict_header(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
             continue
         video = transform(tv_tensors.Video(torch.from_numpy(clip).permute(0, 3, 1, 2)))  # (T, 3, S, S)
         with torch.inference_mode():
-            logits = run.net(video.as_subclass(torch.Tensor).permute(1, 0, 2, 3)[None])  # (1, 2)
+            logits = net(video.as_subclass(torch.Tensor).permute(1, 0, 2, 3)[None].to(device))  # (1, 2)
         prob = float(logits.float().softmax(-1)[0, 1])
         records.append({"path": str(path), "prob_header": round(prob, 6), "pred_label": int(prob >= threshold),
                         "error": ""})

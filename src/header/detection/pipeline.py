@@ -10,12 +10,12 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import torch
 from rich.console import Console
 from rich.table import Table
 
 from src.core.atomic import write_csv, write_json
 from src.core.errors import UserError
+from src.core.prediction_io import resolve_device
 from src.header.data.transforms import build_clip_transform
 from src.header.detection.export import export_event_clips
 from src.header.detection.matching import read_true_events
@@ -57,18 +57,10 @@ def check_settings(detect: dict) -> None:
         raise UserError("; ".join(problems))
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"detect.device={name}: no CUDA device here; use detect.device=cpu or auto")
-    return torch.device(name)
-
-
 def run_detection(cfg: dict) -> dict:
     detect = cfg["detect"]
     check_settings(detect)
-    device = resolve_device(str(detect["device"]))
+    device = resolve_device(str(detect["device"]), key="detect.device")
     true_frames = read_true_events(Path(cfg["events_csv"])) if cfg["events_csv"] else None
     run = load_header_run(str(cfg["run"]), Path(cfg["paths"]["report_dir"]))
     with VideoStream(cfg["video"]) as video:
