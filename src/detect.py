@@ -25,6 +25,9 @@ def hydra_main(cfg: DictConfig) -> None:
     except UserError as err:  # bad input: one line, exit 2, no traceback
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # windows.csv is flushed batch by batch: what is there is finished
+        print("interrupted: the finished windows are in windows.csv; continue with resume=true", file=sys.stderr)
+        sys.exit(130)
 
 
 def main() -> None:
