@@ -4,6 +4,7 @@
     python -m data_tools.make_synthetic action --root data/synthetic/ucf_synth --seed 0 --groups 7
     python -m data_tools.make_synthetic action --root data/synthetic/hmdb_like --layout hmdb51
     python -m data_tools.make_synthetic header --root data/synthetic/header --seed 0 --num_clips 64
+    python -m data_tools.make_synthetic match --out data/synthetic/match.mp4 --minutes 2 --fps 10
 
 What the sets hold: src/synthetic/datasets.py.
 """
@@ -17,6 +18,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from src.core.errors import UserError  # noqa: E402
 from src.synthetic.datasets import make_action_dataset, make_header_dataset  # noqa: E402
+from src.synthetic.match_video import render_match_video  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,13 +42,24 @@ def _parser() -> argparse.ArgumentParser:
     header.add_argument("--num_frames", "--num-frames", type=int, default=16)
     header.add_argument("--size", type=int, default=64)
     header.add_argument("--positive_fraction", "--positive-fraction", type=float, default=0.25)
-    for sub in (action, header):
+    match = commands.add_parser("match", help="a long match video with headers at known frames (+ _events.csv)",
+                                formatter_class=with_defaults)
+    match.add_argument("--out", type=Path, default=Path("data/synthetic/match.mp4"))
+    match.add_argument("--minutes", type=float, default=2.0)
+    match.add_argument("--fps", type=float, default=10.0)
+    match.add_argument("--size", type=int, default=64)
+    for sub in (action, header, match):
         sub.add_argument("--seed", type=int, default=0)
         sub.add_argument("--force", action="store_true", help="regenerate even if the dataset is complete")
     return parser
 
 
 def _run(args: argparse.Namespace) -> str:
+    if args.command == "match":
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        video = render_match_video(args.out, seed=args.seed, duration_s=args.minutes * 60, fps=args.fps,
+                                   size=args.size)
+        return f"match video: {video.path} ({len(video.event_frames)} headers listed in {video.events_csv})"
     options = {key: value for key, value in vars(args).items() if key not in ("command", "root")}
     if args.command == "action":
         return f"action videos: {make_action_dataset(args.root, **options)}"

@@ -21,13 +21,16 @@ NEGATIVE_KINDS = ("pass_by", "elsewhere", "bounce_away")
 _MAX_TRIES = 1000
 
 
-def render_header_clip(rng: np.random.Generator, positive: bool, num_frames: int,
-                       size: int) -> tuple[np.ndarray, dict]:
-    """One clip (T, S, S, 3) uint8 and its geometry: {"kind", "contact_frame", "min_gap"} (gap in px)."""
+def render_header_clip(rng: np.random.Generator, positive: bool, num_frames: int, size: int,
+                       negative_kinds: tuple[str, ...] = NEGATIVE_KINDS) -> tuple[np.ndarray, dict]:
+    """One clip (T, S, S, 3) uint8 and its geometry: {"kind", "contact_frame", "min_gap"} (gap in px).
+    A negative is one of `negative_kinds` (a subset of NEGATIVE_KINDS), drawn at random."""
+    assert set(negative_kinds) <= set(NEGATIVE_KINDS) and negative_kinds, f"unknown kinds {negative_kinds}"
     assert num_frames >= 4, f"header clips need >= 4 frames to have middle frames, got {num_frames}"
     scale = size / 64.0
     for _ in range(_MAX_TRIES):
-        head, head_radius, ball, ball_radius, kind = _trajectories(rng, positive, num_frames, size, scale)
+        head, head_radius, ball, ball_radius, kind = _trajectories(rng, positive, num_frames, size, scale,
+                                                                   negative_kinds)
         gaps = np.linalg.norm(ball - head, axis=1) - head_radius - ball_radius  # (T,)
         if _acceptable(gaps, ball, positive, num_frames, size, scale):
             break
@@ -38,7 +41,7 @@ def render_header_clip(rng: np.random.Generator, positive: bool, num_frames: int
     return clip, {"kind": kind, "contact_frame": contact, "min_gap": float(gaps.min())}
 
 
-def _trajectories(rng, positive: bool, num_frames: int, size: int, scale: float):
+def _trajectories(rng, positive: bool, num_frames: int, size: int, scale: float, negative_kinds: tuple[str, ...]):
     """Head centres (T, 2), head radius, ball centres (T, 2), ball radius, kind; (x, y) with y downwards."""
     head_radius = rng.uniform(5.0, 7.0) * scale
     ball_radius = rng.uniform(2.5, 3.5) * scale
@@ -47,7 +50,7 @@ def _trajectories(rng, positive: bool, num_frames: int, size: int, scale: float)
     times = np.arange(num_frames, dtype=np.float64)
     contact = num_frames // 2 - 1 + int(rng.integers(0, 2))  # a middle frame
     head = start + (times - contact)[:, None] * head_velocity  # (T, 2)
-    kind = "header" if positive else str(rng.choice(NEGATIVE_KINDS))
+    kind = "header" if positive else str(rng.choice(negative_kinds))
     speed = rng.uniform(1.8, 3.2) * scale
     if kind == "elsewhere":
         origin = rng.uniform(0.0, size, size=2)

@@ -1,0 +1,56 @@
+"""Write a video frame by frame (PyAV), for videos too long to hold in memory (a synthetic match half).
+
+    with VideoWriter(path, fps=25, width=64, height=64) as writer:
+        for frames in chunks:            # (N, H, W, 3) uint8 RGB
+            writer.write(frames)
+
+Same codecs, quality settings and numpy colour conversion as `video_encoding.encode_video` (one file of either
+kind decodes alike); only the frames in flight are held.
+"""
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from src.synthetic.video_encoding import _H264_OPTIONS, _MPEG4_BIT_RATE, GOP_SIZE, codec_for, rgb_to_yuv420p
+
+
+class VideoWriter:
+    def __init__(self, path: Path, *, fps: float, width: int, height: int):
+        assert height % 2 == 0 and width % 2 == 0, f"yuv420p needs even sizes, got {width}x{height}"
+        self.path, self.fps, self.width, self.height = Path(path), fps, width, height
+        self.frames_written = 0
+        self._container = None
+        self._stream = None
+
+    def __enter__(self) -> "VideoWriter":
+        codec = codec_for(self.path.suffix)
+        self._container = av.open(str(self.path), mode="w")
+        stream = self._container.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
+        stream.codec_context.thread_count = 1  # reproducible output whatever the core count
+        stream.codec_context.gop_size = GOP_SIZE
+        if codec == "mpeg4":
+            stream.codec_context.bit_rate = _MPEG4_BIT_RATE
+        else:
+            stream.codec_context.options = dict(_H264_OPTIONS)
+        self._stream = stream
+        return self
+
+    def write(self, frames: np.ndarray) -> None:
+        """Append frames (N, H, W, 3) uint8 RGB."""
+        assert frames.ndim == 4 and frames.shape[1:] == (self.height, self.width, 3) and frames.dtype == np.uint8, \
+            f"frames must be (N, {self.height}, {self.width}, 3) uint8, got {frames.shape} {frames.dtype}"
+        for rgb in frames:
+            frame = av.VideoFrame.from_ndarray(rgb_to_yuv420p(rgb), format="yuv420p")
+            frame.pts = self.frames_written
+            self._container.mux(self._stream.encode(frame))
+            self.frames_written += 1
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if exc[0] is None:
+                self._container.mux(self._stream.encode(None))  # flush what the encoder still holds
+        finally:
+            self._container.close()
