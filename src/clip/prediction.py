@@ -60,7 +60,7 @@ def load_model(cfg: dict) -> tuple[ClipVideoModule, dict, list[str]]:
     require_clip_backbone(cfg["backbone"])
     names = list(cfg["classes"]) if cfg["classes"] else prompt_names(read_index(cfg["dataset"]).class_names)
     pl.seed_everything(cfg["seed"], workers=True)  # a random-init backbone (clip_tiny) is reproducible
-    return ClipVideoModule(cfg=cfg, class_names=names).eval(), cfg, names
+    return ClipVideoModule.from_config(cfg, names).eval(), cfg, names
 
 
 def predict_clip(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
