@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from omegaconf import OmegaConf
 
 from src.clip.models.backbone import load_clip
 from src.clip.models.registry import build_method
 from src.core.errors import UserError
+from tests.composed import section
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 NAMES = ["apply eye makeup", "jump", "ride a horse"]
@@ -17,16 +17,12 @@ TEMPLATES = ["a video of a {}.", "a photo of a person doing {}.", "{}, in a vide
 
 
 def _tiny_clip():
-    cfg = OmegaConf.merge(OmegaConf.load(CONF / "backbone/clip_b16.yaml"), OmegaConf.load(CONF / "backbone/clip_tiny.yaml"))
-    cfg = OmegaConf.to_container(cfg)
-    cfg.pop("defaults", None)
     torch.manual_seed(3)
-    return load_clip(cfg)
+    return load_clip(section("backbone", ["backbone=clip_tiny"]))
 
 
 def _method(**overrides) -> dict:
-    method = OmegaConf.to_container(OmegaConf.load(CONF / "method/zero_shot.yaml"))
-    return {**method, **overrides}
+    return {**section("method", ["method=zero_shot"]), **overrides}
 
 
 def test_zero_shot_logits_equal_encode_image_and_encode_text_by_hand():
