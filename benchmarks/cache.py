@@ -86,7 +86,7 @@ def header_logit_difference(parts) -> float:
     from src.header.data.dataset import HeaderClipDataset
 
     dm, net = parts.datamodule, parts.module.net.eval()
-    pixels = HeaderClipDataset(dm.val_table.rows, num_frames=dm.cfg["num_frames"], transform=dm.val_transform)
+    pixels = HeaderClipDataset(dm.val_table.rows, num_frames=dm.cfg["num_frames"], transform=dm.val_transform, seed=0)
     device = next(net.parameters()).device
     worst = 0.0
     with torch.no_grad():

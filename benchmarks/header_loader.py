@@ -96,7 +96,7 @@ def main() -> None:
         rows = read_header_csv(csv, check_clips=True, max_bad_fraction=0.0).rows
         transform = build_clip_transform(input_size=args.input_size, augment=True, flip_prob=0.5, color_jitter=jitter,
                                          **norm)
-        ours = HeaderClipDataset(rows, num_frames=args.num_frames, transform=transform)
+        ours = HeaderClipDataset(rows, num_frames=args.num_frames, transform=transform, seed=0)
         naive = NaiveClipLoader(rows["file"].tolist(), num_frames=args.num_frames, input_size=args.input_size,
                                 jitter=jitter, **norm)
         for i in range(len(ours)):  # warm the page cache for both, and check they agree on the output shape

@@ -69,7 +69,7 @@ class ClipFeatureCaching(pl.Callback):
         cache = FrameFeatureCache(Path(self.config["paths"]["cache_dir"]), clip_cache_namespace(self.config, net))
         # Both splits under the evaluation transform: one namespace, one entry per clip file.
         splits = {split: HeaderClipDataset(table.rows, num_frames=dataset["num_frames"],
-                                           transform=datamodule.val_transform)
+                                           transform=datamodule.val_transform, seed=self.config["seed"])
                   for split, table in (("train", datamodule.train_table), ("val", datamodule.val_table))}
         for split, pixels in splits.items():
             if self.mode == "read":

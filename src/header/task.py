@@ -24,7 +24,8 @@ def build(cfg: DictConfig) -> TaskParts:
     dataset = config["dataset"]
     if dataset.get("generate_if_missing"):
         ensure_synthetic_header_data(dataset)
-    datamodule = HeaderDataModule(dataset, mean=config["backbone"]["mean"], std=config["backbone"]["std"])
+    datamodule = HeaderDataModule(dataset, mean=config["backbone"]["mean"], std=config["backbone"]["std"],
+                                  seed=config["seed"])
     module = HeaderModule({k: config[k] for k in MODULE_SECTIONS}, datamodule.class_counts)
     run_dir = Path(config["run_dir"])
     if rank_zero_only.rank == 0:  # other DDP ranks never write here

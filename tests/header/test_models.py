@@ -24,7 +24,8 @@ def _cfg(tmp_path, *overrides):
 
 
 def _module(config: dict) -> tuple[HeaderModule, HeaderDataModule]:
-    dm = HeaderDataModule(config["dataset"], mean=config["backbone"]["mean"], std=config["backbone"]["std"])
+    dm = HeaderDataModule(config["dataset"], mean=config["backbone"]["mean"], std=config["backbone"]["std"],
+                          seed=0)
     sections = {k: config[k] for k in ("backbone", "dataset", "finetune", "optim", "loss")}
     return HeaderModule(sections, dm.class_counts), dm
 
