@@ -125,12 +125,16 @@ class ClipRunArtifacts(pl.Callback):
 def run_summary(run_dir: Path) -> dict:
     """Headline figures of a finished run, read back from its files (works after ddp_spawn too)."""
     results = json.loads((Path(run_dir) / "validation_results.json").read_text())
-    summary = {"val_top1": results["top1"], "val_top5": results["top5"], "best_epoch": results["best_epoch"],
-               "bad_videos": results["bad_videos"]}
+    summary = {"val_top1": results["top1"], "val_top5": results["top5"], "best_epoch": results["best_epoch"]}
+    log_file = Path(run_dir) / "training_log.json"
+    epochs = json.loads(log_file.read_text()) if log_file.is_file() else []
+    # Undecodable videos skipped, per split (training: the most in one epoch; every epoch meets the same files).
+    summary["train_bad_videos"] = max((r.get("bad_videos") or 0 for r in epochs), default=0)
+    summary["val_bad_videos"] = results["bad_videos"]
     test_file = Path(run_dir) / "test_results.json"
     if test_file.is_file():
         test = json.loads(test_file.read_text())
-        summary.update(test_top1=test["top1"], test_top5=test["top5"])
+        summary.update(test_top1=test["top1"], test_top5=test["top5"], test_bad_videos=test["bad_videos"])
     summary["run_dir"] = str(run_dir)
     return summary
 

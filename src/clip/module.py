@@ -19,6 +19,7 @@ from src.clip.models.registry import build_method
 from src.clip.text_window import TextFeatureWindow
 from src.clip.videomix import soft_cross_entropy, videomix
 from src.core.errors import UserError
+from src.core.resume import gather_per_rank, pick_rank
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,13 @@ class ClipVideoModule(pl.LightningModule):
         self.val_metrics, self.test_metrics = eval_metrics(num_classes), eval_metrics(num_classes)
         # Videos used and undecodable videos skipped, per stage ("train_seen", "val_bad", …).
         self.counts = nn.ModuleDict({f"{s}_{k}": SumMetric() for s in ("train", "val", "test") for k in ("seen", "bad")})
+        # The epoch's running training figures go into checkpoints: a mid-epoch resume continues the sums.
+        for metric in (self.train_loss, self.train_acc, self.counts["train_seen"], self.counts["train_bad"]):
+            metric.persistent(True)
         self.last_eval: dict[str, dict] = {}  # stage -> figures of the last finished pass (read by the artifact writer)
         self._eval_text: torch.Tensor | None = None
         self._mix_gen: torch.Generator | None = None
+        self._mix_gen_state: torch.Tensor | None = None  # from a resumed checkpoint, applied at fit start
         self._text_window: TextFeatureWindow | None = None
 
     def forward(self, video: torch.Tensor, text_features: torch.Tensor | None = None) -> torch.Tensor:
@@ -74,6 +79,9 @@ class ClipVideoModule(pl.LightningModule):
     # ---- training -------------------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
         self._mix_gen = torch.Generator(device=self.device).manual_seed(self.hparams.cfg["seed"] + self.global_rank)
+        if self._mix_gen_state is not None:  # resumed: VideoMix continues its stream where the checkpoint left it
+            self._mix_gen.set_state(self._mix_gen_state)
+            self._mix_gen_state = None
         share = (self.hparams.cfg["task"]["text_once_per_step"] and self.trainer.accumulate_grad_batches > 1
                  and not self.model.text_features_depend_on_video and self.trainer.world_size == 1
                  and "16" not in str(self.trainer.precision))
@@ -117,7 +125,8 @@ class ClipVideoModule(pl.LightningModule):
 
     def train_epoch_figures(self) -> dict:
         """Collective (every DDP rank calls it): this epoch's train loss and accuracy."""
-        return {"train_loss": self.train_loss.compute().item(), "train_acc": self.train_acc.compute().item()}
+        return {"train_loss": self.train_loss.compute().item(), "train_acc": self.train_acc.compute().item(),
+                "bad_videos": int(self.counts["train_bad"].compute().item())}
 
     # ---- evaluation -----------------------------------------------------------------------------------------
     def _eval_start(self, stage: str) -> None:
@@ -203,7 +212,13 @@ class ClipVideoModule(pl.LightningModule):
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
 
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        states = checkpoint.get("videomix_generator")
+        self._mix_gen_state = pick_rank(states, self.global_rank) if states else None
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        if self._mix_gen is not None:  # every rank's stream, like the RNG (src/core/resume.py)
+            checkpoint["videomix_generator"] = gather_per_rank(self._mix_gen.get_state())
         # Keep only the learned tensors: a ViT-B/16 CLIP is ~600 MB that never changes.
         learned = set(self.model.trainable_state_dict())
         checkpoint["state_dict"] = {

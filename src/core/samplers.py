@@ -22,8 +22,12 @@ def _world(trainer) -> tuple[int, int]:
     return trainer.world_size, trainer.global_rank
 
 
-def _epoch(trainer) -> int:
-    return trainer.current_epoch if trainer is not None else 0
+def training_epoch(trainer) -> int:
+    """The epoch the next training batch belongs to. Not `current_epoch`: resuming from an epoch-end checkpoint,
+    Lightning builds the train iterator before it counts the finished epoch as completed."""
+    if trainer is None:
+        return 0
+    return trainer.fit_loop.epoch_progress.current.processed
 
 
 class EpochWeightedRandomSampler(WeightedRandomSampler):
@@ -50,7 +54,7 @@ def train_loader(dataset, *, sampler, trainer, **loader_kwargs) -> StatefulDataL
     """A StatefulDataLoader whose dataset and sampler already know the epoch it will start in (after a resume the
     first iterator is created before Lightning's per-epoch `set_epoch`)."""
     loader = StatefulDataLoader(dataset, sampler=sampler, shuffle=None, **loader_kwargs)
-    set_data_epoch(loader, _epoch(trainer))
+    set_data_epoch(loader, training_epoch(trainer))
     return loader
 
 

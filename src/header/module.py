@@ -32,6 +32,8 @@ class HeaderModule(pl.LightningModule):
         self.loss_fn = build_loss(cfg["loss"], class_counts)
         self.train_loss = MeanMetric()  # per-clip mean over the epoch, synced across ranks (artifact writer)
         self.train_metrics = MetricCollection({"acc": BinaryAccuracy(), "f1": BinaryF1Score()}, prefix="train/")
+        self.train_loss.persistent(True)  # in checkpoints: a mid-epoch resume continues the epoch's sums
+        self.train_metrics.persistent(True)
         self.val_metrics = binary_metrics(sync_on_compute=False)  # fed the already gathered predictions
         self._val_batches: list[dict[str, torch.Tensor]] = []
         self.val_result: dict | None = None  # figures + predictions of the last validation pass
