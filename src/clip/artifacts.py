@@ -16,6 +16,7 @@ import pytorch_lightning as pl
 import torch
 
 from src.core.atomic import save_torch, write_json
+from src.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,13 @@ def run_summary(run_dir: Path) -> dict:
 
 
 def load_checkpoint(path: Path) -> dict:
-    """Read a checkpoint.pth (never runs code)."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    assert payload.get("format") == CHECKPOINT_FORMAT, f"{path}: not a checkpoint.pth of this project"
+    """Read a checkpoint.pth (never runs code); anything else is a UserError naming the file."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # random bytes, JSON, truncated files, pickles with code
+        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise UserError(f"{path}: not a readable PyTorch checkpoint ({reason}); give a run's checkpoint.pth") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or "meta" not in payload:
+        hint = " (a Lightning .ckpt resumes with ckpt_path=…)" if isinstance(payload, dict) and "loops" in payload else ""
+        raise UserError(f"{path}: not a task=clip checkpoint.pth of this project{hint}; give a run's checkpoint.pth")
     return payload

@@ -127,6 +127,13 @@ class RngState(pl.Callback):
 class DataEpoch(pl.Callback):
     """The training data's draws follow the epoch (the dataset has no other way to learn it in its workers)."""
 
+    def on_fit_start(self, trainer, pl_module) -> None:
+        # A module that reads trainer.estimated_stepping_batches in configure_optimizers makes Lightning build the
+        # train loader and its iterator before the checkpoint's loop state is restored: at epoch 0, without the
+        # loader's saved position. Drop them; the fit loop builds them again, now from the restored state.
+        if trainer.ckpt_path is not None and trainer.fit_loop._combined_loader is not None:
+            trainer.fit_loop._combined_loader = None
+
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         set_data_epoch(trainer.train_dataloader, training_epoch(trainer))
 

@@ -50,10 +50,12 @@ def train_sampler(dataset, *, seed: int, trainer, weights: torch.Tensor | None =
     return DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=False)
 
 
-def train_loader(dataset, *, sampler, trainer, **loader_kwargs) -> StatefulDataLoader:
+def train_loader(dataset, *, sampler, seed: int, trainer, **loader_kwargs) -> StatefulDataLoader:
     """A StatefulDataLoader whose dataset and sampler already know the epoch it will start in (after a resume the
-    first iterator is created before Lightning's per-epoch `set_epoch`)."""
-    loader = StatefulDataLoader(dataset, sampler=sampler, shuffle=None, **loader_kwargs)
+    first iterator is created before Lightning's per-epoch `set_epoch`). Its own generator gives the workers'
+    base seed, so building an iterator never draws from the global RNG the model's dropout uses."""
+    loader = StatefulDataLoader(dataset, sampler=sampler, shuffle=None, generator=torch.Generator().manual_seed(seed),
+                                **loader_kwargs)
     set_data_epoch(loader, training_epoch(trainer))
     return loader
 

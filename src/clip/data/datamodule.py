@@ -81,7 +81,7 @@ class VideoDataModule(pl.LightningDataModule):
     # ---------------------------------------------------------------------------------------------- loaders
     def train_dataloader(self):
         sampler = train_sampler(self.train_set, seed=self.seed, trainer=self.trainer)
-        return train_loader(self.train_set, sampler=sampler, trainer=self.trainer, **self._loader_kwargs())
+        return train_loader(self.train_set, sampler=sampler, seed=self.seed, trainer=self.trainer, **self._loader_kwargs())
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader(self.val_set)

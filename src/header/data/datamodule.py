@@ -24,8 +24,9 @@ def ensure_synthetic_header_data(dataset: dict) -> None:
     if train_csv.is_file() and val_csv.is_file():
         return
     if train_csv.parent != val_csv.parent or (train_csv.name, val_csv.name) != ("train.csv", "val.csv"):
-        raise UserError(f"dataset.train_csv={train_csv}, dataset.val_csv={val_csv}: the generated split is "
-                        f"<folder>/train.csv and <folder>/val.csv; point both at one folder with those names")
+        missing = next(f"dataset.{k}={p}" for k, p in (("train_csv", train_csv), ("val_csv", val_csv)) if not p.is_file())
+        raise UserError(f"{missing}: no such file; fix the path (the synthetic set is generated only as "
+                        f"<folder>/train.csv + <folder>/val.csv, the defaults)")
     from src.header.data.split import split_dataset
     from src.synthetic.datasets import make_header_dataset
 
@@ -87,7 +88,7 @@ class HeaderDataModule(pl.LightningDataModule):
             counts = torch.tensor(self.class_counts, dtype=torch.double).clamp(min=1)
             weights = (1.0 / counts)[torch.as_tensor(self.train_set.labels)]
         sampler = train_sampler(self.train_set, seed=self.seed, trainer=self.trainer, weights=weights)
-        return train_loader(self.train_set, sampler=sampler, trainer=self.trainer,
+        return train_loader(self.train_set, sampler=sampler, seed=self.seed, trainer=self.trainer,
                             **self._loader_kwargs(self.cfg["batch_size"], drop_last=len(self.train_set) > self.cfg["batch_size"]))
 
     def val_dataloader(self) -> DataLoader:
