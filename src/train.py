@@ -61,15 +61,15 @@ def train(cfg: DictConfig) -> dict:
     os.environ[RUN_DIR_ENV] = str(cfg.run_dir)
     apply_aliases(cfg)
     check_values(cfg)
-    if ckpt is not None and (reason := finished_reason(ckpt, cfg.trainer.max_epochs)):
-        log.info("%s is a finished run (%s): nothing to train; resume with a larger trainer.max_epochs to train on",
-                 cfg.run_dir, reason)
-        return {}
     pl.seed_everything(cfg.seed, workers=True)
 
     parts = hydra.utils.get_method(cfg.task.builder)(cfg)
     if ckpt is not None:
         check_fits(ckpt, cfg.ckpt_path, parts.module, strict=getattr(parts.module, "strict_loading", True))
+        if reason := finished_reason(ckpt, cfg.trainer.max_epochs):
+            log.info("%s is a finished run (%s): nothing to train; resume with a larger trainer.max_epochs to "
+                     "train on", cfg.run_dir, reason)
+            return {}
         del ckpt
     callbacks = build_callbacks(cfg) + resume_callbacks(cfg.run_dir, cfg.callbacks.last_every_n_steps) + parts.callbacks
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=build_loggers(cfg))

@@ -74,14 +74,16 @@ def finished_reason(ckpt: dict, max_epochs: int | None) -> str | None:
 
 
 def check_fits(ckpt: dict, path: str, module: torch.nn.Module, strict: bool) -> None:
-    """Every tensor of the checkpoint has this model's shape; with `strict`, the model has no tensor it lacks."""
+    """Every tensor of the checkpoint has this model's shape, and the checkpoint holds every tensor the model
+    trains (with `strict`: every tensor of its state dict)."""
     own = module.state_dict()
     saved = ckpt["state_dict"]
     problems = [f"{k} is {tuple(v.shape)} there, {tuple(own[k].shape)} here" for k, v in saved.items()
                 if k in own and tuple(v.shape) != tuple(own[k].shape)]
     problems += [f"{k} is not in this model" for k in saved if k not in own]
-    if strict:
-        problems += [f"{k} is missing from it" for k in own if k not in saved]
+    # A strict module needs all its tensors; any module needs every tensor it trains.
+    needed = own if strict else [k for k, p in module.named_parameters() if p.requires_grad]
+    problems += [f"{k} is missing from it" for k in needed if k not in saved]
     if problems:
         more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
         raise UserError(f"ckpt_path={path}: does not fit the model this config builds: {'; '.join(problems[:2])}{more}; "
