@@ -19,6 +19,18 @@ from torchmetrics.functional.classification import binary_precision_recall_curve
 THRESHOLD = 0.5
 
 
+class MatthewsCorrCoef(BinaryMatthewsCorrCoef):
+    """BinaryMatthewsCorrCoef, but 0 when a row or column of the confusion matrix is empty (a constant predictor,
+    or a single class in the labels): MCC is undefined there and 0 is the convention; torchmetrics 1.9 returns
+    a value far from 0 (e.g. 0.41 for all-negative predictions on 2 headers in 8)."""
+
+    def compute(self) -> torch.Tensor:
+        (tn, fp), (fn, tp) = self.confmat.tolist()
+        if 0 in (tp + fp, tp + fn, tn + fp, tn + fn):
+            return torch.tensor(0.0, device=self.confmat.device)
+        return super().compute()
+
+
 def binary_metrics(*, sync_on_compute: bool) -> MetricCollection:
     """acc, precision, recall, f1, mcc at THRESHOLD on the header probability; auc (ROC) and pr_auc (AP)."""
     kw = {"sync_on_compute": sync_on_compute}
@@ -29,7 +41,7 @@ def binary_metrics(*, sync_on_compute: bool) -> MetricCollection:
         "f1": BinaryF1Score(threshold=THRESHOLD, **kw),
         "auc": BinaryAUROC(**kw),
         "pr_auc": BinaryAveragePrecision(**kw),
-        "mcc": BinaryMatthewsCorrCoef(threshold=THRESHOLD, **kw),
+        "mcc": MatthewsCorrCoef(threshold=THRESHOLD, **kw),
     })
 
 
