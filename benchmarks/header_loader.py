@@ -115,9 +115,9 @@ def main(argv: list[str] | None = None) -> dict:
         csv = write_clips(folder, clips=args.clips, frames=args.frames, size=args.size)
         rows = read_header_csv(csv, check_clips=True, max_bad_fraction=0.0).rows
         n = len(rows)
-        on_loader = HeaderClipDataset(rows, num_frames=args.num_frames, transform=build_clip_transform(
+        on_loader = HeaderClipDataset(rows, num_frames=args.num_frames, seed=0, transform=build_clip_transform(
             input_size=args.input_size, normalise=True, **augment))
-        on_device = HeaderClipDataset(rows, num_frames=args.num_frames, transform=build_clip_transform(
+        on_device = HeaderClipDataset(rows, num_frames=args.num_frames, seed=0, transform=build_clip_transform(
             input_size=args.input_size, normalise=False, **augment))
         batch_augment = BatchAugment(**augment)
         naive = NaiveClipLoader(rows["file"].tolist(), num_frames=args.num_frames, input_size=args.input_size,

@@ -17,8 +17,13 @@ from src.core.errors import UserError  # noqa: E402
 from src.header.data.split import split_dataset  # noqa: E402
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse prints usage + message and exits: one `error:` line instead
+        raise UserError(f"{message} (see --help)")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Split one header CSV into train.csv and val.csv (stratified, group-aware).")
+    parser = _Parser(description="Split one header CSV into train.csv and val.csv (stratified, group-aware).")
     parser.add_argument("--input_csv", required=True, type=Path,
                         help="CSV with path,label (+ video_id,half,frame,group)")
     parser.add_argument("--output_dir", required=True, type=Path, help="where train.csv and val.csv are written")
@@ -33,8 +38,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = parse_args(argv)
     try:
+        args = parse_args(argv)
         split_dataset(args.input_csv, args.output_dir, root_dir=args.root_dir, val_split=args.val_split,
                       seed=args.seed, group_col=args.group_col, allow_missing=args.allow_missing,
                       relative_to=Path.cwd())

@@ -20,10 +20,21 @@ from rich.table import Table
 from src.core import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
 from src.core.atomic import write_json
 from src.core.cli_checks import CONF_DIR, check_group_choices
+from src.core.config_checks import check_backbone_kind, check_values, resolve
 from src.core.cpu_threads import apply_cpu_threads
 from src.core.errors import UserError
 from src.core.loggers import build_callbacks, build_loggers
+from src.core.override_checks import check_overrides
 from src.core.protocol_checks import check_seed_sweep
+from src.core.resume import resume_callbacks
+from src.core.resume_checks import (
+    check_fits,
+    check_task,
+    continue_in_run_folder,
+    finished_reason,
+    load_resume_checkpoint,
+)
+from src.core.run_status import recorded
 
 log = logging.getLogger(__name__)
 
@@ -44,31 +55,41 @@ def apply_aliases(cfg: DictConfig) -> None:
 
 
 def train(cfg: DictConfig) -> dict:
-    """Build everything from `cfg`, fit (or validate), and return the run's headline figures."""
-    if cfg.ckpt_path is not None:
-        if not Path(cfg.ckpt_path).is_file():
-            raise UserError(f"ckpt_path={cfg.ckpt_path}: no such file; pass a Lightning checkpoint such as <run dir>/last.ckpt")
-        with open_dict(cfg):  # resume in the checkpoint's own run folder: its logs and best weights continue there
-            cfg.run_dir = str(Path(cfg.ckpt_path).resolve().parent)
+    """Check, build everything from `cfg`, fit (or validate), and return the run's headline figures."""
+    ckpt = None
+    if cfg.ckpt_path is not None:  # read and checked before anything in its run folder is touched
+        ckpt = load_resume_checkpoint(cfg.ckpt_path)
+        check_task(ckpt, cfg.ckpt_path, cfg.task.name)
+        continue_in_run_folder(cfg, cfg.ckpt_path)  # same folder, same run id
     if os.environ.get(RUN_DIR_ENV) and int(os.environ.get("LOCAL_RANK", "0")) > 0:
         with open_dict(cfg):  # strategy=ddp re-runs this command per rank: every rank writes to rank 0's folder
             cfg.run_dir = os.environ[RUN_DIR_ENV]
+    check_backbone_kind(cfg)
     apply_aliases(cfg)  # before resolving: keys that follow trainer.max_epochs (scheduler.T_max, …) see the alias
-    OmegaConf.resolve(cfg)  # once: fixes the run folder's timestamp for the whole run
+    resolve(cfg)  # once: fixes the run folder's timestamp for the whole run
     os.environ[RUN_DIR_ENV] = str(cfg.run_dir)
+    check_values(cfg)
     pl.seed_everything(cfg.seed, workers=True)
 
     apply_cpu_threads(cfg)  # trainer.cpu_threads: checked, applied, and taken out (not a Trainer argument)
     parts = hydra.utils.get_method(cfg.task.builder)(cfg)
-    trainer: pl.Trainer = hydra.utils.instantiate(
-        cfg.trainer, callbacks=build_callbacks(cfg) + parts.callbacks, logger=build_loggers(cfg)
-    )
-    if cfg.validate_only:
-        trainer.validate(parts.module, datamodule=parts.datamodule)
-    else:
-        trainer.fit(parts.module, datamodule=parts.datamodule, ckpt_path=cfg.ckpt_path)
-        if cfg.task.test_after_fit and getattr(parts.datamodule, "has_test", False):
-            trainer.test(parts.module, datamodule=parts.datamodule, ckpt_path="best" if trainer.checkpoint_callback else None)
+    if ckpt is not None:
+        check_fits(ckpt, cfg.ckpt_path, parts.module, strict=getattr(parts.module, "strict_loading", True))
+        if reason := finished_reason(ckpt, cfg.trainer.max_epochs):
+            log.info("%s is a finished run (%s): nothing to train; resume with a larger trainer.max_epochs to "
+                     "train on", cfg.run_dir, reason)
+            return {}
+        del ckpt
+    callbacks = build_callbacks(cfg) + resume_callbacks(cfg.run_dir, cfg.callbacks.last_every_n_steps) + parts.callbacks
+    trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=build_loggers(cfg))
+    with recorded(parts.run_dir):
+        if cfg.validate_only:
+            trainer.validate(parts.module, datamodule=parts.datamodule)
+        else:
+            trainer.fit(parts.module, datamodule=parts.datamodule, ckpt_path=cfg.ckpt_path)
+            if cfg.task.test_after_fit and getattr(parts.datamodule, "has_test", False):
+                trainer.test(parts.module, datamodule=parts.datamodule,
+                             ckpt_path="best" if trainer.checkpoint_callback else None)
 
     summary = parts.summary() if trainer.is_global_zero else {}
     if trainer.is_global_zero:
@@ -105,6 +126,8 @@ def main() -> None:
     try:
         check_group_choices(sys.argv[1:])
         check_seed_sweep(sys.argv[1:])
+        if not {"--help", "-h", "--hydra-help", "--info", "-i"} & set(sys.argv[1:]):
+            check_overrides(sys.argv[1:])
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

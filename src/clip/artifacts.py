@@ -17,6 +17,7 @@ import torch
 
 from src.clip.plots import write_run_pictures
 from src.core.atomic import save_torch, write_json
+from src.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -126,18 +127,28 @@ class ClipRunArtifacts(pl.Callback):
 def run_summary(run_dir: Path) -> dict:
     """Headline figures of a finished run, read back from its files (works after ddp_spawn too)."""
     results = json.loads((Path(run_dir) / "validation_results.json").read_text())
-    summary = {"val_top1": results["top1"], "val_top5": results["top5"], "best_epoch": results["best_epoch"],
-               "bad_videos": results["bad_videos"]}
+    summary = {"val_top1": results["top1"], "val_top5": results["top5"], "best_epoch": results["best_epoch"]}
+    log_file = Path(run_dir) / "training_log.json"
+    epochs = json.loads(log_file.read_text()) if log_file.is_file() else []
+    # Undecodable videos skipped, per split (training: the most in one epoch; every epoch meets the same files).
+    summary["train_bad_videos"] = max((r.get("bad_videos") or 0 for r in epochs), default=0)
+    summary["val_bad_videos"] = results["bad_videos"]
     test_file = Path(run_dir) / "test_results.json"
     if test_file.is_file():
         test = json.loads(test_file.read_text())
-        summary.update(test_top1=test["top1"], test_top5=test["top5"])
+        summary.update(test_top1=test["top1"], test_top5=test["top5"], test_bad_videos=test["bad_videos"])
     summary["run_dir"] = str(run_dir)
     return summary
 
 
 def load_checkpoint(path: Path) -> dict:
-    """Read a checkpoint.pth (never runs code)."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    assert payload.get("format") == CHECKPOINT_FORMAT, f"{path}: not a checkpoint.pth of this project"
+    """Read a checkpoint.pth (never runs code); anything else is a UserError naming the file."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # random bytes, JSON, truncated files, pickles with code
+        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise UserError(f"{path}: not a readable PyTorch checkpoint ({reason}); give a run's checkpoint.pth") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or "meta" not in payload:
+        hint = " (a Lightning .ckpt resumes with ckpt_path=…)" if isinstance(payload, dict) and "loops" in payload else ""
+        raise UserError(f"{path}: not a task=clip checkpoint.pth of this project{hint}; give a run's checkpoint.pth")
     return payload

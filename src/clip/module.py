@@ -23,6 +23,7 @@ from src.clip.text_window import TextFeatureWindow
 from src.clip.videomix import soft_cross_entropy, videomix
 from src.core.epoch_result import EpochResult, publish
 from src.core.errors import UserError
+from src.core.resume import gather_per_rank, pick_rank
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,13 @@ class ClipVideoModule(pl.LightningModule):
         self.val_metrics, self.test_metrics = eval_metrics(num_classes), eval_metrics(num_classes)
         # Videos used and undecodable videos skipped, per stage ("train_seen", "val_bad", …).
         self.counts = nn.ModuleDict({f"{s}_{k}": SumMetric() for s in ("train", "val", "test") for k in ("seen", "bad")})
+        # The epoch's running training figures go into checkpoints: a mid-epoch resume continues the sums.
+        for metric in (self.train_loss, self.train_acc, self.counts["train_seen"], self.counts["train_bad"]):
+            metric.persistent(True)
         self._last_eval: dict[str, dict] = {}  # stage -> figures of the last finished pass
         self._eval_text: torch.Tensor | None = None
         self._mix_gen: torch.Generator | None = None
+        self._mix_gen_state: torch.Tensor | None = None  # from a resumed checkpoint, applied at fit start
         self._text_window: TextFeatureWindow | None = None
 
     @classmethod
@@ -96,6 +101,9 @@ class ClipVideoModule(pl.LightningModule):
     # ---- training -------------------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
         self._mix_gen = torch.Generator(device=self.device).manual_seed(self.hparams.seed + self.global_rank)
+        if self._mix_gen_state is not None:  # resumed: VideoMix continues its stream where the checkpoint left it
+            self._mix_gen.set_state(self._mix_gen_state)
+            self._mix_gen_state = None
         share = (self.task_cfg["text_once_per_step"] and self.trainer.accumulate_grad_batches > 1
                  and not self.model.text_features_depend_on_video and self.trainer.world_size == 1
                  and str(self.trainer.precision) in self.task_cfg["text_once_per_step_precisions"])
@@ -136,7 +144,8 @@ class ClipVideoModule(pl.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         # Metric computes are collective: every rank runs this before the writers get the result.
-        train = {"train_loss": self.train_loss.compute().item(), "train_acc": self.train_acc.compute().item()}
+        train = {"train_loss": self.train_loss.compute().item(), "train_acc": self.train_acc.compute().item(),
+                 "bad_videos": int(self.counts["train_bad"].compute().item())}
         val = self._last_eval.get("val")
         if val is not None and val["epoch"] != self.current_epoch:
             val = None  # no validation this epoch
@@ -234,7 +243,13 @@ class ClipVideoModule(pl.LightningModule):
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "interval": self.task_cfg["scheduler_interval"]}}
 
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        states = checkpoint.get("videomix_generator")
+        self._mix_gen_state = pick_rank(states, self.global_rank) if states else None
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        if self._mix_gen is not None:  # every rank's stream, like the RNG (src/core/resume.py)
+            checkpoint["videomix_generator"] = gather_per_rank(self._mix_gen.get_state())
         # Keep only the learned tensors: a ViT-B/16 CLIP is ~600 MB that never changes.
         learned = set(self.model.trainable_state_dict())
         checkpoint["state_dict"] = {

@@ -1,10 +1,14 @@
 """Loggers and callbacks from their named config entries (conf/logger, conf/callbacks)."""
+import csv
 import logging
 import os
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.loggers.csv_logs import ExperimentWriter
+from pytorch_lightning.loggers.logger import rank_zero_experiment
 
 log = logging.getLogger(__name__)
 
@@ -12,8 +16,9 @@ log = logging.getLogger(__name__)
 def build_callbacks(cfg: DictConfig) -> list:
     # An entry without _target_ is a leftover setting of a removed callback (e.g. callbacks=none + a task's
     # early_stopping.patience): nothing to build.
+    # Plain values (callbacks.last_every_n_steps) are settings, not callbacks.
     return [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values()
-            if c is not None and "_target_" in c]
+            if isinstance(c, DictConfig) and "_target_" in c]
 
 
 def build_loggers(cfg: DictConfig) -> list:
@@ -29,7 +34,8 @@ def build_loggers(cfg: DictConfig) -> list:
 
 
 def _wandb_mode(entry: dict) -> dict:
-    """W&B runs offline unless a key is available (WANDB_API_KEY, or the git-ignored token file)."""
+    """W&B runs offline unless a key is available (WANDB_API_KEY, or the git-ignored token file) and
+    WANDB_MODE does not say offline/disabled."""
     token_file = Path(entry.pop("token_file"))
     offline = entry.pop("offline")
     key = os.environ.get("WANDB_API_KEY")
@@ -37,7 +43,34 @@ def _wandb_mode(entry: dict) -> dict:
         key = token_file.read_text().strip() or None
         if key:
             os.environ["WANDB_API_KEY"] = key
+    env_mode = os.environ.get("WANDB_MODE", "").lower()
     if offline == "auto":
-        offline = key is None
-    log.info("wandb: %s", f"offline (no WANDB_API_KEY / {token_file})" if offline else "online")
+        offline = key is None or env_mode in ("offline", "dryrun", "disabled")
+    if offline:
+        why = f"WANDB_MODE={env_mode}" if env_mode in ("offline", "dryrun", "disabled") else (
+            "logger.wandb.offline=true" if key else f"no WANDB_API_KEY / {token_file}")
+        log.info("wandb: offline (%s); sync later with `wandb sync %s/wandb`", why, entry.get("save_dir", "."))
+    else:
+        log.info("wandb: online")
     return {**entry, "offline": bool(offline)}
+
+
+class _AppendingWriter(ExperimentWriter):
+    """Keeps an existing metrics.csv (Lightning's writer deletes it): a resumed run or a test stage appends."""
+
+    def _check_log_dir_exists(self) -> None:
+        if self._fs.isfile(self.metrics_file_path):
+            with self._fs.open(self.metrics_file_path, "r", newline="") as file:
+                self.metrics_keys = list(next(csv.reader(file), []))
+
+
+class AppendingCSVLogger(CSVLogger):
+    """CSVLogger whose metrics.csv survives resumes (ckpt_path=…) and later stages: rows are appended."""
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _AppendingWriter(log_dir=self.log_dir)
+        return self._experiment

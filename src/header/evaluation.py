@@ -83,7 +83,7 @@ def evaluate(cfg: DictConfig, overrides: list[str]) -> dict:
     backbone = run.config["backbone"]
     transform = build_clip_transform(input_size=dataset["input_size"], augment=False, flip_prob=0.0, color_jitter={},
                                      mean=backbone["mean"], std=backbone["std"])
-    clips = HeaderClipDataset(table.rows, num_frames=dataset["num_frames"], transform=transform)
+    clips = HeaderClipDataset(table.rows, num_frames=dataset["num_frames"], transform=transform, seed=0)
     loader = DataLoader(clips, batch_size=dataset["val_batch_size"], shuffle=False, num_workers=dataset["num_workers"])
     # The run's loss per clip (weighted_ce with auto weights takes this CSV's class counts).
     predictions = predict(run.net, loader, build_loss(run.config["loss"], table.class_counts), _device(config["trainer"]))

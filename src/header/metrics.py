@@ -18,6 +18,18 @@ from torchmetrics.classification import (
 from torchmetrics.functional.classification import binary_precision_recall_curve
 
 
+class MatthewsCorrCoef(BinaryMatthewsCorrCoef):
+    """BinaryMatthewsCorrCoef, but 0 when a row or column of the confusion matrix is empty (a constant predictor,
+    or a single class in the labels): MCC is undefined there and 0 is the convention; torchmetrics 1.9 returns
+    a value far from 0 (e.g. 0.41 for all-negative predictions on 2 headers in 8)."""
+
+    def compute(self) -> torch.Tensor:
+        (tn, fp), (fn, tp) = self.confmat.tolist()
+        if 0 in (tp + fp, tp + fn, tn + fp, tn + fn):
+            return torch.tensor(0.0, device=self.confmat.device)
+        return super().compute()
+
+
 def binary_metrics(*, threshold: float, sync_on_compute: bool) -> MetricCollection:
     """acc, precision, recall, f1, mcc at `threshold` on the header probability; auc (ROC) and pr_auc (AP)."""
     kw = {"sync_on_compute": sync_on_compute}
@@ -28,7 +40,7 @@ def binary_metrics(*, threshold: float, sync_on_compute: bool) -> MetricCollecti
         "f1": BinaryF1Score(threshold=threshold, **kw),
         "auc": BinaryAUROC(**kw),
         "pr_auc": BinaryAveragePrecision(**kw),
-        "mcc": BinaryMatthewsCorrCoef(threshold=threshold, **kw),
+        "mcc": MatthewsCorrCoef(threshold=threshold, **kw),
     })
 
 

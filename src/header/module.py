@@ -51,6 +51,8 @@ class HeaderModule(pl.LightningModule):
         self.loss_fn = build_loss(loss, class_counts)
         self.train_loss = MeanMetric()  # per-clip mean over the epoch, synced across ranks (in the epoch result)
         self.train_metrics = MetricCollection({"acc": BinaryAccuracy(), "f1": BinaryF1Score()}, prefix="train/")
+        self.train_loss.persistent(True)  # in checkpoints: a mid-epoch resume continues the epoch's sums
+        self.train_metrics.persistent(True)
         # fed the already gathered predictions: no second sync
         self.val_metrics = binary_metrics(threshold=self.threshold, sync_on_compute=False)
         self._val_batches: list[dict[str, torch.Tensor]] = []

@@ -21,7 +21,8 @@ SUMMARY_KEYS = ("epoch", "val_f1", "val_auc", "val_pr_auc", "val_mcc", "val_prec
 
 def build(cfg: DictConfig) -> TaskParts:
     config = OmegaConf.to_container(cfg, resolve=True)
-    datamodule = HeaderDataModule(config["dataset"], mean=config["backbone"]["mean"], std=config["backbone"]["std"])
+    datamodule = HeaderDataModule(config["dataset"], mean=config["backbone"]["mean"], std=config["backbone"]["std"],
+                                  seed=config["seed"])
     # The module needs the class counts now, before the Trainer (whose fit calls prepare_data on one process per
     # node) exists, so the data is prepared here first. Every process does it: under torchrun or SLURM all ranks
     # build at once with no process group to wait at, and prepare_data is idempotent and atomic (temp folder +

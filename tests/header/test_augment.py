@@ -17,7 +17,7 @@ from src.header.augment import (
 )
 from src.header.data.datamodule import HeaderDataModule
 from src.header.data.transforms import BatchAugment, build_clip_transform
-from tests.header.header_helpers import write_clip_set
+from tests.header.clip_sets import write_clip_set
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 JITTER = {"brightness": 0.3, "contrast": 0.3, "saturation": 0.3, "hue": 0.1}
@@ -122,7 +122,7 @@ def test_datamodule_device_mode_hands_uint8_and_augments_after_transfer(tmp_path
     cfg = {"train_csv": str(csv), "val_csv": str(csv), "num_frames": 4, "input_size": 16, "augment": True,
            "augment_on": "device", "flip_prob": 0.5, "color_jitter": JITTER, "balanced_sampling": False,
            "batch_size": 4, "val_batch_size": 4, "num_workers": 0, "check_clips": True, "max_bad_fraction": 0.0}
-    dm = HeaderDataModule(cfg, mean=MEAN, std=STD)
+    dm = HeaderDataModule(cfg, mean=MEAN, std=STD, seed=0)
     dm.setup("fit")
     dm.trainer = SimpleNamespace(training=True)
     batch = next(iter(dm.train_dataloader()))
@@ -132,7 +132,7 @@ def test_datamodule_device_mode_hands_uint8_and_augments_after_transfer(tmp_path
     val = next(iter(dm.val_dataloader()))["video"]                               # evaluation stays in the loader
     assert val.dtype == torch.float32 and torch.equal(dm.on_after_batch_transfer({"video": val}, 0)["video"], val)
     with pytest.raises(UserError, match="dataset.augment_on=gpu"):
-        HeaderDataModule({**cfg, "augment_on": "gpu"}, mean=MEAN, std=STD)
+        HeaderDataModule({**cfg, "augment_on": "gpu"}, mean=MEAN, std=STD, seed=0)
 
 
 @pytest.mark.parametrize("jitter, match", [({"hue": 0.7}, "color_jitter.hue=0.7"), ({"gamma": 0.1}, "gamma"),

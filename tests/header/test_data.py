@@ -106,7 +106,7 @@ def test_clip_is_memory_mapped_and_item_is_normalised(tmp_path):
     assert isinstance(open_clip(tmp_path / "c.npy"), np.memmap)
     rows = read_header_csv(_csv(tmp_path / "c.csv", [{"path": "c.npy", "label": 1}]), **READ).rows
     transform = build_clip_transform(input_size=8, augment=False, flip_prob=0.0, color_jitter={}, **NORM)
-    item = HeaderClipDataset(rows, num_frames=4, transform=transform)[0]
+    item = HeaderClipDataset(rows, num_frames=4, transform=transform, seed=0)[0]
     assert item["video"].shape == (3, 4, 8, 8) and item["label"] == 1 and item["row_idx"] == 0
     red = item["video"][0, :, 0, 0] * STD[0] + MEAN[0]  # un-normalised red value per sampled frame
     expected = torch.tensor([0, 4, 7, 11]) * 10 / 255.0  # frames linspace(0, 11, 4).round() = 0, 4, 7, 11
@@ -122,12 +122,12 @@ def test_augmentation_is_identical_for_every_frame(tmp_path):
     flip_all = build_clip_transform(input_size=16, augment=True, flip_prob=1.0, color_jitter=JITTER, **NORM)
     plain = build_clip_transform(input_size=16, augment=False, flip_prob=0.0, color_jitter={}, **NORM)
     torch.manual_seed(0)
-    video = HeaderClipDataset(rows, num_frames=8, transform=flip_all)[0]["video"]  # (3, T, S, S)
+    video = HeaderClipDataset(rows, num_frames=8, transform=flip_all, seed=0)[0]["video"]  # (3, T, S, S)
     for t in range(1, 8):
         assert torch.equal(video[:, t], video[:, 0]), "frames of one clip got different augmentations"
-    reference = HeaderClipDataset(rows, num_frames=8, transform=plain)[0]["video"]
+    reference = HeaderClipDataset(rows, num_frames=8, transform=plain, seed=0)[0]["video"]
     no_jitter = build_clip_transform(input_size=16, augment=True, flip_prob=1.0, color_jitter={}, **NORM)
-    flipped = HeaderClipDataset(rows, num_frames=8, transform=no_jitter)[0]["video"]
+    flipped = HeaderClipDataset(rows, num_frames=8, transform=no_jitter, seed=0)[0]["video"]
     assert torch.allclose(flipped, reference.flip(-1))
 
 
@@ -141,21 +141,25 @@ def _dataset_cfg(train: Path, val: Path, **over) -> dict:
 
 def test_balanced_sampling_draws_headers_half_the_time(tmp_path):
     csv = write_clip_set(tmp_path, num_clips=24, positive_every=6, size=16, frames=4)  # 4 headers of 24
-    plain = HeaderDataModule(_dataset_cfg(csv, csv), mean=MEAN, std=STD)
-    balanced = HeaderDataModule(_dataset_cfg(csv, csv, balanced_sampling=True), mean=MEAN, std=STD)
+    plain = HeaderDataModule(_dataset_cfg(csv, csv), mean=MEAN, std=STD, seed=0)
+    balanced = HeaderDataModule(_dataset_cfg(csv, csv, balanced_sampling=True), mean=MEAN, std=STD, seed=0)
     assert plain.class_counts == [20, 4]
-    torch.manual_seed(0)
     shares = []
     for dm in (plain, balanced):
         dm.setup("fit")
-        labels = torch.cat([b["label"] for _ in range(20) for b in dm.train_dataloader()])
+        loader = dm.train_dataloader()
+        labels = []
+        for epoch in range(20):  # new draws each epoch, as Lightning's set_epoch gives them
+            loader.sampler.set_epoch(epoch)
+            labels += [b["label"] for b in loader]
+        labels = torch.cat(labels)
         shares.append(labels.float().mean().item())
     assert abs(shares[0] - 4 / 24) < 0.02 and 0.4 < shares[1] < 0.6, shares
 
 
 def test_val_batches_carry_row_indices_and_no_augmentation(tmp_path):
     csv = write_clip_set(tmp_path, num_clips=6, size=16, frames=4)
-    dm = HeaderDataModule(_dataset_cfg(csv, csv, augment=True), mean=MEAN, std=STD)
+    dm = HeaderDataModule(_dataset_cfg(csv, csv, augment=True), mean=MEAN, std=STD, seed=0)
     dm.setup("fit")
     first = torch.cat([b["video"] for b in dm.val_dataloader()])
     second = torch.cat([b["video"] for b in dm.val_dataloader()])
@@ -185,7 +189,7 @@ def test_datamodule_generates_the_synthetic_set_in_prepare_data(tmp_path):
     synthetic = {"num_clips": 24, "num_frames": 8, "size": 32, "positive_fraction": 0.25, "seed": 0, "val_split": 0.25}
     dataset = _dataset_cfg(root / "train.csv", root / "val.csv", generate_if_missing=True, root=str(root),
                            synthetic=synthetic)
-    dm = HeaderDataModule(dataset, mean=MEAN, std=STD)
+    dm = HeaderDataModule(dataset, mean=MEAN, std=STD, seed=0)
     assert not root.exists()  # constructing reads and writes nothing: Lightning's place is prepare_data
     dm.prepare_data()
     written = {p.name: p.stat().st_mtime_ns for p in root.iterdir()}

@@ -7,13 +7,13 @@ from timm.layers import DropPath
 from src.core.errors import UserError
 from src.header.models.net import build_header_net
 from src.header.models.videomae import add_drop_path
-from tests.header.header_helpers import compose_header_cfg
+from tests.composed import compose_config
 
 FRAMES, SIZE = 4, 32
 
 
 def _backbone(tmp_path, name: str = "vmae_tiny") -> dict:
-    cfg = compose_header_cfg(tmp_path, ["task=header", f"backbone={name}"])
+    cfg = compose_config(["task=header", f"backbone={name}"], tmp_path)
     return {**OmegaConf.to_container(cfg.backbone), "dropout": 0.0}
 
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from src.core.errors import UserError
 from src.header.ema import HeaderModelEma, ema_callbacks
-from tests.header.header_helpers import TINY_HEADER, train_val_csvs
+from tests.header.clip_sets import train_val_csvs
 
 
 def test_ema_decay_is_checked():
@@ -51,9 +51,9 @@ def _run_dir(root: Path) -> Path:
     return run
 
 
-def test_best_checkpoint_holds_the_average_and_last_ckpt_the_raw_weights_too(cli, tmp_path):
+def test_best_checkpoint_holds_the_average_and_last_ckpt_the_raw_weights_too(tiny_header_run, cli, tmp_path):
     train, val = train_val_csvs(tmp_path / "data")
-    result = cli([*TINY_HEADER, "backbone=vmae_tiny", "finetune=full", "trainer.max_epochs=1",
+    result = cli([*tiny_header_run, "backbone=vmae_tiny", "finetune=full", "trainer.max_epochs=1",
                   "finetune.ema_decay=0.5", "finetune.drop_path_rate=0.2", "dataset.augment_on=device",
                   "trainer.cpu_threads=1", f"dataset.train_csv={train}", f"dataset.val_csv={val}"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -69,9 +69,9 @@ def test_best_checkpoint_holds_the_average_and_last_ckpt_the_raw_weights_too(cli
     assert moved, "training weights and their average should differ after a few steps at decay 0.5"
 
 
-def test_bad_ema_decay_stops_before_the_run_folder(cli, tmp_path):
+def test_bad_ema_decay_stops_before_the_run_folder(tiny_header_run, cli, tmp_path):
     train, val = train_val_csvs(tmp_path / "data", num_train=6, num_val=3)
-    result = cli([*TINY_HEADER, "backbone=vmae_tiny", "finetune.ema_decay=1.0", f"dataset.train_csv={train}",
+    result = cli([*tiny_header_run, "backbone=vmae_tiny", "finetune.ema_decay=1.0", f"dataset.train_csv={train}",
                   f"dataset.val_csv={val}"], tmp_path)
     assert result.returncode == 2 and result.stderr.strip().startswith("error: finetune.ema_decay=1.0")
     assert not (tmp_path / "report").exists()

@@ -24,7 +24,8 @@ def _cfg(compose, tiny_header_run, tmp_path, *overrides):
 
 
 def _module(config: dict) -> tuple[HeaderModule, HeaderDataModule]:
-    dm = HeaderDataModule(config["dataset"], mean=config["backbone"]["mean"], std=config["backbone"]["std"])
+    dm = HeaderDataModule(config["dataset"], mean=config["backbone"]["mean"], std=config["backbone"]["std"],
+                          seed=0)
     return HeaderModule.from_config(config, dm.class_counts), dm
 
 

@@ -1,5 +1,6 @@
 """VideoMAE v2: the original checkpoint format converted by key mapping gives the original model's features
 (tests/header/vmae_reference.py re-implements the original encoder forward independently of transformers)."""
+import json
 import math
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from tests.header.vmae_reference import (
     DIM,
     EPS,
     FRAMES,
+    MODEL_CONFIG,
     SIZE,
+    TUBELET,
     clips,
     original_state_dict,
     reference_features,
@@ -121,3 +124,54 @@ def test_frames_must_be_a_multiple_of_the_tubelet(vmae_backbone, tmp_path):
     with torch.no_grad():
         assert net(torch.zeros(1, 3, 8, SIZE, SIZE)).shape == (1, 2)
     assert math.isclose(net.pool.norm.eps, EPS)
+
+
+def _as_pretraining(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The layout of an original pre-training checkpoint: `encoder.`-prefixed, a final `encoder.norm` instead of
+    fc_norm, plus the decoder the header net ignores."""
+    out = {k.replace("model.", "encoder.", 1): v for k, v in sd.items() if "fc_norm" not in k}
+    out.update({"encoder.norm.weight": sd["model.fc_norm.weight"], "encoder.norm.bias": sd["model.fc_norm.bias"],
+                "decoder.norm.weight": torch.ones(DIM), "encoder_to_decoder.weight": torch.zeros(DIM, DIM),
+                "mask_token": torch.zeros(1, 1, DIM)})
+    return out
+
+
+@pytest.mark.parametrize("layout", ["pretraining", "training_checkpoint", "compiled"])
+def test_original_release_checkpoint_layouts_load(vmae_backbone, tmp_path, layout):
+    """Pre-training (encoder.* incl. encoder.norm.*), a training checkpoint with optimizer/epoch/scaler/args
+    (an argparse.Namespace) and torch.compile's `_orig_mod.` prefix all load the same encoder weights."""
+    import argparse
+
+    sd = original_state_dict()
+    config = dict(MODEL_CONFIG)
+    if layout == "pretraining":
+        weights, config["use_mean_pooling"] = _as_pretraining(sd), False
+        payload = {"model": weights}
+    elif layout == "training_checkpoint":
+        payload = {"model": sd, "optimizer": {"state": {}, "param_groups": [{"lr": 1e-3, "params": [0]}]},
+                   "epoch": 799, "scaler": {"scale": 65536.0, "growth_factor": 2.0},
+                   "args": argparse.Namespace(model="vit_base", lr=1e-3, tubelet_size=TUBELET)}
+    else:
+        payload = {k.replace("model.", "model._orig_mod.", 1): v for k, v in sd.items()}
+    folder = tmp_path / layout
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "VideoMAEv2_Base", "model_config": config}))
+    torch.save(payload, folder / "pytorch_model.bin")
+    net = build_header_net(vmae_backbone(folder), num_frames=FRAMES, input_size=SIZE).eval()
+    attention = net.backbone.model.encoder.layer[1].attention.attention
+    assert torch.equal(attention.query.bias, sd["model.blocks.1.attn.q_bias"])
+    if layout == "pretraining":
+        assert torch.equal(net.backbone.model.layernorm.weight, sd["model.fc_norm.weight"])
+
+
+def test_checkpoint_errors_name_the_file(vmae_backbone, tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "VideoMAEv2_Base", "model_config": MODEL_CONFIG}))
+    torch.save({"model": {**original_state_dict(), "model.blocks.0.extra.weight": torch.zeros(1)}},
+               folder / "pytorch_model.bin")
+    with pytest.raises(UserError, match=f"backbone.ckpt={folder}.*blocks.0.extra"):
+        build_header_net(vmae_backbone(folder), num_frames=FRAMES, input_size=SIZE)
+    (folder / "pytorch_model.bin").write_bytes(b"\x00not a checkpoint")
+    with pytest.raises(UserError, match=f"cannot read {folder / 'pytorch_model.bin'}"):
+        build_header_net(vmae_backbone(folder), num_frames=FRAMES, input_size=SIZE)

@@ -25,6 +25,7 @@ from src.clip.data.records import VideoRecord
 from src.clip.data.sampler import FrameSampler
 from src.clip.data.transforms import VideoTransform
 from src.core.errors import UserError
+from src.core.samplers import eval_sampler, train_loader, train_sampler
 
 log = logging.getLogger(__name__)
 
@@ -105,20 +106,26 @@ class VideoDataModule(pl.LightningDataModule):
         setattr(self, f"{split}_set", dataset)
 
     # ---------------------------------------------------------------------------------------------- loaders
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
+    def train_dataloader(self):
+        sampler = train_sampler(self.train_set, seed=self.seed, trainer=self.trainer)
+        return train_loader(self.train_set, sampler=sampler, seed=self.seed, trainer=self.trainer, **self._loader_kwargs())
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, shuffle=False)
+        return self._eval_loader(self.val_set)
 
     def _test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, shuffle=False)
+        return self._eval_loader(self.test_set)
 
-    def _loader(self, dataset, shuffle: bool) -> DataLoader:
+    def _eval_loader(self, dataset) -> DataLoader:
+        # Under DDP each video goes to exactly one rank (no padding repeats): counts and metrics are exact.
+        return DataLoader(dataset, sampler=eval_sampler(dataset, self.trainer), shuffle=False,
+                          **self._loader_kwargs())
+
+    def _loader_kwargs(self) -> dict:
         cfg = self.dataset_cfg
         workers = cfg["num_workers"]
-        return DataLoader(
-            dataset, batch_size=cfg["batch_size"], shuffle=shuffle, drop_last=False, num_workers=workers,
+        return dict(
+            batch_size=cfg["batch_size"], drop_last=False, num_workers=workers,
             pin_memory=self._pin_memory(), collate_fn=collate_skip_bad,
             persistent_workers=bool(cfg["persistent_workers"]) and workers > 0,
             prefetch_factor=cfg["prefetch_factor"] if workers > 0 else None,   # only allowed with workers

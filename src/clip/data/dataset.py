@@ -5,9 +5,7 @@ temporal-major (view v = temporal view v // num_spatial x spatial crop v % num_s
 `collate_skip_bad` drops the None items of a batch and counts them.
 """
 import logging
-import os
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -16,6 +14,7 @@ from src.clip.data.records import VideoRecord
 from src.clip.data.sampler import FrameSampler
 from src.clip.data.transforms import VideoTransform
 from src.core.errors import BadVideoError
+from src.core.item_seeding import ItemSeeds
 
 log = logging.getLogger(__name__)
 
@@ -28,41 +27,34 @@ class VideoClipDataset(Dataset):
         self.transform = transform
         self.train = train
         self.seed = seed
-        self._rng_owner: int | None = None         # pid the generator belongs to (see _rng)
-        self._generator: np.random.Generator | None = None
+        # Draws keyed on (seed, epoch, index): the same in every worker and after a resume (src/core/item_seeding).
+        self.seeds = ItemSeeds(seed)
         self._warned: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.records)
 
+    def set_epoch(self, epoch: int) -> None:
+        self.seeds.set_epoch(epoch)
+
     def __getitem__(self, i: int) -> dict | None:
         record = self.records[i]
-        try:
-            with VideoReader(record.path) as video:
-                indices = self.sampler.indices(video.num_frames, self.train, self._rng())    # (Vt, T)
-                decoded = video.read(indices)
-        except BadVideoError as error:
-            if str(record.path) not in self._warned:             # once per video (and per worker)
-                self._warned.add(str(record.path))
-                log.warning("skipping a bad video: %s", error)
-            return None
-        views = self.transform(decoded.frames)                   # (S, N, 3, s, s): each unique frame once
+        with self.seeds.draws(i) as rng:
+            try:
+                with VideoReader(record.path) as video:
+                    indices = self.sampler.indices(video.num_frames, self.train, rng)    # (Vt, T)
+                    decoded = video.read(indices)
+            except BadVideoError as error:
+                if str(record.path) not in self._warned:             # once per video (and per worker)
+                    self._warned.add(str(record.path))
+                    log.warning("skipping a bad video: %s", error)
+                return None
+            views = self.transform(decoded.frames)                   # (S, N, 3, s, s): each unique frame once
         views = views[:, torch.from_numpy(decoded.inverse)]      # (S, Vt, T, 3, s, s)
         views = views.transpose(0, 1)                            # (Vt, S, T, 3, s, s): temporal-major
         video = views.reshape(-1, *views.shape[2:])              # (Vt*S, T, 3, s, s)
         return {"video": video, "label": record.label, "index": i}
 
-    def _rng(self) -> np.random.Generator:
-        """This process's generator: seeded from the run seed and torch's seed for this worker.
-
-        `seed_everything(seed, workers=True)` makes each DataLoader worker's torch seed a function of the run
-        seed, worker id and rank, so sampling is reproducible and differs between workers. Re-created when the
-        dataset finds itself in a new process (a forked worker must not replay its parent's stream).
-        """
-        if self._generator is None or self._rng_owner != os.getpid():
-            self._generator = np.random.default_rng([self.seed, torch.initial_seed() % 2**63])
-            self._rng_owner = os.getpid()
-        return self._generator
 
 
 def collate_skip_bad(batch: list[dict | None]) -> dict:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, WeightedRandomSampler
+from torch.utils.data import DataLoader
 
 from src.core.errors import UserError
 from src.core.loader_options import pin_memory
+from src.core.samplers import train_loader, train_sampler
 from src.header.data.dataset import HeaderClipDataset, HeaderTable, read_header_csv
 from src.header.data.transforms import BatchAugment, build_clip_transform, check_augment_on
 
@@ -26,8 +27,9 @@ def ensure_synthetic_header_data(dataset: dict) -> None:
     if train_csv.is_file() and val_csv.is_file():
         return
     if train_csv.parent != val_csv.parent or (train_csv.name, val_csv.name) != ("train.csv", "val.csv"):
-        raise UserError(f"dataset.train_csv={train_csv}, dataset.val_csv={val_csv}: the generated split is "
-                        f"<folder>/train.csv and <folder>/val.csv; point both at one folder with those names")
+        missing = next(f"dataset.{k}={p}" for k, p in (("train_csv", train_csv), ("val_csv", val_csv)) if not p.is_file())
+        raise UserError(f"{missing}: no such file; fix the path (the synthetic set is generated only as "
+                        f"<folder>/train.csv + <folder>/val.csv, the defaults)")
     from src.header.data.split import split_dataset
     from src.synthetic.datasets import make_header_dataset
 
@@ -42,9 +44,9 @@ def ensure_synthetic_header_data(dataset: dict) -> None:
 
 
 class HeaderDataModule(pl.LightningDataModule):
-    def __init__(self, dataset: dict, *, mean: list[float], std: list[float]):
+    def __init__(self, dataset: dict, *, mean: list[float], std: list[float], seed: int):
         super().__init__()
-        self.cfg = dataset
+        self.cfg, self.seed = dataset, seed
         for key in ("train_csv", "val_csv"):
             if dataset[key] is None:
                 raise UserError(f"dataset.{key} is not set; pass dataset.{key}=<csv> (make train.csv/val.csv with "
@@ -100,14 +102,16 @@ class HeaderDataModule(pl.LightningDataModule):
         if self.train_set is not None:
             return  # built once: a later stage keeps the datasets, cached ones included
         frames = self.cfg["num_frames"]
-        self.train_set = HeaderClipDataset(self.train_table.rows, num_frames=frames, transform=self.train_transform)
-        self.val_set = HeaderClipDataset(self.val_table.rows, num_frames=frames, transform=self.val_transform)
+        self.train_set = HeaderClipDataset(self.train_table.rows, num_frames=frames, transform=self.train_transform,
+                                           seed=self.seed)
+        self.val_set = HeaderClipDataset(self.val_table.rows, num_frames=frames, transform=self.val_transform,
+                                         seed=self.seed)
 
     def cacheable_sets(self) -> dict[str, HeaderClipDataset]:
         """Train and val clips under the evaluation transform: what a frozen backbone's feature cache holds
         (training then loses its augmentation)."""
         frames = self.cfg["num_frames"]
-        return {split: HeaderClipDataset(table.rows, num_frames=frames, transform=self.val_transform)
+        return {split: HeaderClipDataset(table.rows, num_frames=frames, transform=self.val_transform, seed=self.seed)
                 for split, table in (("train", self.train_table), ("val", self.val_table))}
 
     def use_cached(self, split: str, dataset) -> None:
@@ -121,21 +125,21 @@ class HeaderDataModule(pl.LightningDataModule):
             batch["video"] = self.batch_augment(batch["video"], training=self.trainer.training)
         return batch
 
-    def train_dataloader(self) -> DataLoader:
-        sampler = None
+    def train_dataloader(self):
+        weights = None
         if self.cfg["balanced_sampling"]:
-            # Each class drawn equally often; Lightning wraps this sampler for DDP (DistributedSamplerWrapper).
+            # Each class drawn equally often (with replacement); under DDP Lightning wraps the sampler.
             counts = torch.tensor(self.class_counts, dtype=torch.double).clamp(min=1)
             weights = (1.0 / counts)[torch.as_tensor(self.train_set.labels)]
-            sampler = WeightedRandomSampler(weights, num_samples=len(self.train_set), replacement=True)
-        return self._loader(self.train_set, self.cfg["batch_size"], shuffle=sampler is None, sampler=sampler,
-                            drop_last=len(self.train_set) > self.cfg["batch_size"])
+        sampler = train_sampler(self.train_set, seed=self.seed, trainer=self.trainer, weights=weights)
+        return train_loader(self.train_set, sampler=sampler, seed=self.seed, trainer=self.trainer,
+                            **self._loader_kwargs(self.cfg["batch_size"], drop_last=len(self.train_set) > self.cfg["batch_size"]))
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.cfg["val_batch_size"], shuffle=False, sampler=None, drop_last=False)
+        return DataLoader(self.val_set, shuffle=False, **self._loader_kwargs(self.cfg["val_batch_size"], drop_last=False))
 
-    def _loader(self, dataset, batch_size: int, *, shuffle: bool, sampler, drop_last: bool) -> DataLoader:
+    def _loader_kwargs(self, batch_size: int, *, drop_last: bool) -> dict:
         workers = self.cfg["num_workers"]
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, drop_last=drop_last,
-                          num_workers=workers, persistent_workers=bool(self.cfg["persistent_workers"]) and workers > 0,
-                          pin_memory=pin_memory(self.cfg["pin_memory"]))
+        return dict(batch_size=batch_size, drop_last=drop_last, num_workers=workers,
+                    persistent_workers=bool(self.cfg["persistent_workers"]) and workers > 0,
+                    pin_memory=pin_memory(self.cfg["pin_memory"]))

@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 
 from src.core.errors import BadVideoError, UserError
+from src.core.item_seeding import ItemSeeds
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +143,17 @@ def _parse_label(value, csv_path: Path, i: int) -> int:
 class HeaderClipDataset(Dataset):
     """Items: {"video": (3, T, S, S) float, "label": int64, "row_idx": int64 (the CSV data row)}."""
 
-    def __init__(self, rows: pd.DataFrame, *, num_frames: int, transform: Callable):
+    def __init__(self, rows: pd.DataFrame, *, num_frames: int, transform: Callable, seed: int):
         self.files = rows["file"].tolist()
         self.labels = np.array(rows["label"], dtype=np.int64)  # a writable copy (pandas hands out read-only views)
         self.row_idx = np.array(rows["row_idx"], dtype=np.int64)
         self.num_frames = num_frames
         self.transform = transform
+        # Augmentation draws keyed on (seed, epoch, index): the same in every worker and after a resume.
+        self.seeds = ItemSeeds(seed)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.seeds.set_epoch(epoch)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -161,7 +167,8 @@ class HeaderClipDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         frames = torch.from_numpy(self.load_frames(i)).permute(0, 3, 1, 2)  # (T, 3, H, W) uint8
-        video = self.transform(tv_tensors.Video(frames))                     # (T, 3, S, S) float
+        with self.seeds.draws(i):
+            video = self.transform(tv_tensors.Video(frames))                 # (T, 3, S, S) float
         return {
             "video": video.as_subclass(torch.Tensor).permute(1, 0, 2, 3).contiguous(),  # (3, T, S, S)
             "label": torch.tensor(self.labels[i]),

@@ -153,7 +153,12 @@ def split_dataset(input_csv: Path, output_dir: Path, *, root_dir: Path | None, v
         raise UserError(f"--input_csv {input_csv}: no such file")
     if root_dir is not None and not Path(root_dir).is_dir():
         raise UserError(f"--root_dir {root_dir}: no such folder; point it at the folder holding the .npy clips")
-    frame = pd.read_csv(input_csv)
+    try:
+        frame = pd.read_csv(input_csv)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        reason = str(err).splitlines()[0][:120]
+        raise UserError(f"--input_csv {input_csv}: not a readable CSV ({reason}); it needs a header line with "
+                        f"path,label") from None
     for column in ("path", "label"):
         if column not in frame.columns:
             raise UserError(f"{input_csv}: missing column '{column}'; a header CSV needs path,label")

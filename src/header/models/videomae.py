@@ -8,6 +8,7 @@ any (T / tubelet) x (S / patch) token grid, so only those two divisibility rules
 `finetune.drop_path_rate` adds stochastic depth (timm's DropPath), which transformers' VideoMAE lacks: see
 `add_drop_path`.
 """
+import argparse
 import json
 import logging
 from pathlib import Path
@@ -128,7 +129,7 @@ def _read_checkpoint(backbone: dict) -> tuple[dict, ConvertedWeights]:
         if not looks_original(state):
             raise UserError(f"backbone.ckpt={ckpt}: no config.json beside the weights and not an original VideoMAE "
                             f"v2 state dict; pass the checkpoint folder")
-        weights = convert_original_state_dict(state)
+        weights = _converted(state, ckpt)
         hidden = weights.backbone["embeddings.patch_embeddings.projection.weight"].shape[0]
         return _variant_architecture(backbone, hidden), weights
     try:
@@ -137,7 +138,7 @@ def _read_checkpoint(backbone: dict) -> tuple[dict, ConvertedWeights]:
         raise UserError(f"{config_file}: not valid JSON ({err})") from err
     if isinstance(config.get("model_config"), dict):
         arch = architecture_from_original(config["model_config"], str(config_file))
-        weights = convert_original_state_dict(state)
+        weights = _converted(state, ckpt)
     elif config.get("model_type") == "videomae" or "hidden_size" in config:
         arch, weights = architecture_from_transformers(config), normalise_transformers_state_dict(state)
     else:
@@ -148,21 +149,31 @@ def _read_checkpoint(backbone: dict) -> tuple[dict, ConvertedWeights]:
     return arch, weights
 
 
+def _converted(state: dict[str, torch.Tensor], ckpt: Path) -> ConvertedWeights:
+    try:
+        return convert_original_state_dict(state)
+    except UserError as err:
+        raise UserError(f"backbone.ckpt={ckpt}: {err}") from None
+
+
 def _load_tensors(weights_file: Path, ckpt: Path) -> dict[str, torch.Tensor]:
     try:
         if weights_file.suffix == ".safetensors":
             return load_file(str(weights_file))
-        payload = torch.load(weights_file, map_location="cpu", weights_only=True)
+        # The original training checkpoints also hold `args`, an argparse.Namespace: allowed, nothing else is.
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            payload = torch.load(weights_file, map_location="cpu", weights_only=True)
     except Exception as err:  # safetensors / torch raise many kinds for a damaged or foreign file
-        raise UserError(f"backbone.ckpt={ckpt}: cannot read {weights_file.name} ({type(err).__name__}); "
-                        f"is the download complete?") from err
+        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise UserError(f"backbone.ckpt={ckpt}: cannot read {weights_file} ({reason}); is the download "
+                        f"complete?") from None
     for wrapper in ("module", "model", "state_dict"):  # the original release wraps its .pth in {"module": …}
         if isinstance(payload, dict) and isinstance(payload.get(wrapper), dict):
             payload = payload[wrapper]
     if not isinstance(payload, dict):
         raise UserError(f"backbone.ckpt={ckpt}: {weights_file.name} holds a {type(payload).__name__}, "
                         f"not a state dict")
-    return {k: v for k, v in payload.items() if isinstance(v, torch.Tensor)}
+    return {k.replace("_orig_mod.", ""): v for k, v in payload.items() if isinstance(v, torch.Tensor)}
 
 
 def _check_geometry(arch: dict, *, num_frames: int, image_size: int) -> None:

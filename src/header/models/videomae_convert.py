@@ -93,8 +93,9 @@ def convert_original_state_dict(state: dict[str, torch.Tensor]) -> ConvertedWeig
     out = ConvertedWeights(backbone={})
     unknown = []
     for full_key, value in state.items():
-        key = full_key.removeprefix("model.")
-        key = key.removeprefix("encoder.") if key.startswith(("encoder.blocks.", "encoder.patch_embed.")) else key
+        key = full_key.replace("_orig_mod.", "").removeprefix("model.")  # torch.compile's wrapper prefix too
+        # Pre-training checkpoints keep the encoder under `encoder.` (blocks, patch_embed, norm, fc_norm).
+        key = key.removeprefix("encoder.")
         if IGNORED.match(key):
             out.ignored.append(full_key)
             continue

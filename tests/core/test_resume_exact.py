@@ -1,0 +1,128 @@
+"""Exact resume after a real kill -9: a run SIGKILLed mid-epoch (with a step checkpoint) or right after an epoch
+end, then resumed with ckpt_path=<run dir>/last.ckpt, ends with the same files as the uninterrupted run (bitwise on
+CPU). The kill comes from tests/core/kill_switch.py, loaded into the subprocess through a Hydra override."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+KILL = "+callbacks.kill._target_=tests.core.kill_switch.KillSwitch"
+
+
+def _run(root: Path, overrides: list[str]) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "src.train", f"paths.root_dir={root}", f"hydra.run.dir={root}/outputs", *overrides]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", "WANDB_MODE": "offline"}
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
+
+
+def _train(root: Path, overrides: list[str], *, killed: bool = False) -> None:
+    proc = _run(root, overrides)
+    if killed:
+        assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    else:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def _clip_files(run: Path) -> dict:
+    log = [{k: v for k, v in r.items() if k != "seconds"} for r in json.loads((run / "training_log.json").read_text())]
+    ckpt = torch.load(run / "checkpoint.pth", map_location="cpu", weights_only=True)
+    return {"log": log, "tensors": ckpt["state_dict"], "epoch": ckpt["meta"]["epoch"],
+            **{name: json.loads((run / f"{name}.json").read_text()) for name in ("validation_results", "test_results")}}
+
+
+def _header_files(run: Path) -> dict:
+    best = json.loads((run / "best_metrics.json").read_text())
+    ckpt = torch.load(run / best["checkpoint"], map_location="cpu", weights_only=True)
+    return {"best": best, "tensors": ckpt["state_dict"], "epochs": (run / "metrics_epoch.csv").read_text(),
+            "predictions": (run / "val_predictions.csv").read_text()}
+
+
+def _max_diff(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
+
+
+def _assert_same(reference: dict, resumed: dict) -> None:
+    assert _max_diff(reference["tensors"], resumed["tensors"]) == 0.0
+    assert all(torch.equal(reference["tensors"][k], resumed["tensors"][k]) for k in reference["tensors"])
+    assert {k: v for k, v in reference.items() if k != "tensors"} == {k: v for k, v in resumed.items() if k != "tensors"}
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    """Rows with their non-empty cells (new columns may be added when later stages log new metrics)."""
+    with path.open(newline="") as file:
+        return [{k: v for k, v in row.items() if v} for row in csv.DictReader(file)]
+
+
+def _steps_per_epoch(run: Path) -> int:
+    return json.loads((run / "training_log.json").read_text())[0]["optimizer_steps"]
+
+
+def test_clip_resume_after_kill_mid_epoch_is_exact(tmp_path, synthetic_root, tiny_clip_run, cli):
+    """The fast variant: 2 epochs, last.ckpt every optimizer step, SIGKILL in the middle of epoch 1."""
+    base = ["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *tiny_clip_run,
+            "trainer.max_epochs=2", "callbacks.last_every_n_steps=1", "~callbacks.early_stopping"]
+    _train(tmp_path / "ref", [*base, "run_id=ref"])
+    reference = tmp_path / "ref/models/video_coop/ucf101/ref"
+    steps = _steps_per_epoch(reference)
+    assert steps >= 3, "the kill must fall inside an epoch"
+    _train(tmp_path / "cut", base + [KILL, f"+callbacks.kill.at_step={steps + steps // 2 + 1}"], killed=True)
+    run = next((tmp_path / "cut/models/video_coop/ucf101").iterdir())
+    first_id = json.loads((run / "config.json").read_text())["run_id"]
+    rows_before = _csv_rows(run / "logs/metrics.csv")
+    assert [r["epoch"] for r in json.loads((run / "training_log.json").read_text())] == [0]
+    _train(tmp_path / "cut", [*base, f"ckpt_path={run / 'last.ckpt'}"])
+    _assert_same(_clip_files(reference), _clip_files(run))
+    config = json.loads((run / "config.json").read_text())
+    assert config["run_id"] == first_id == run.name  # the same run, in the same folder
+    rows_after = _csv_rows(run / "logs/metrics.csv")
+    assert len(rows_after) > len(rows_before) > 0 and rows_after[:len(rows_before)] == rows_before  # appended
+    assert [r["epoch"] for r in json.loads((run / "training_log.json").read_text())] == [0, 1]
+    # Resuming the finished run: says so, exits 0, trains and writes nothing.
+    stamps = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    result = cli([*base, f"ckpt_path={run / 'last.ckpt'}"], tmp_path / "cut")
+    assert result.returncode == 0 and "is a finished run" in result.stdout + result.stderr
+    assert {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == stamps
+
+
+CLIP_DEMO = ["experiment=demo", "trainer.max_epochs=4", "~callbacks.progress_bar", "~callbacks.early_stopping",
+             "run_id=r"]
+HEADER_DEMO = ["experiment=header_demo", "trainer.max_epochs=4", "~callbacks.progress_bar", "run_name=r"]
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory) -> dict:
+    """Uninterrupted 4-epoch demo runs of both tasks (data shared with the killed runs)."""
+    root = tmp_path_factory.mktemp("reference")
+    data = {"clip": f"dataset.root={root}/ucf_synth", "header": f"dataset.root={root}/header_synth"}
+    _train(root / "clip", [*CLIP_DEMO, data["clip"]])
+    _train(root / "header", [*HEADER_DEMO, data["header"]])
+    return {"clip": (root / "clip/models/video_coop/synthetic/r", data["clip"]),
+            "header": (root / "header/report/header_experiments/r", data["header"])}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["clip", "header"])
+@pytest.mark.parametrize("when", ["mid_epoch", "epoch_end"])
+def test_demo_resume_after_kill_is_exact(references, tmp_path, task, when):
+    reference, data = references[task]
+    base = [*(CLIP_DEMO if task == "clip" else HEADER_DEMO), data]
+    if when == "mid_epoch":  # step checkpoints every 2 optimizer steps, the kill at an odd step of epoch 2
+        steps = json.loads((references["clip"][0] / "training_log.json").read_text())[0]["optimizer_steps"] \
+            if task == "clip" else 16  # header_demo: 120 train clips / batch 8, drop_last -> 15 steps; 16 is in epoch 2
+        base.append("callbacks.last_every_n_steps=2")
+        kill = [KILL, f"+callbacks.kill.at_step={2 * steps - 3 if task == 'clip' else 2 * steps - 7}"]
+    else:
+        kill = [KILL, "+callbacks.kill.at_epoch_start=2"]
+    _train(tmp_path, base + kill, killed=True)
+    run = tmp_path / ("models/video_coop/synthetic/r" if task == "clip" else "report/header_experiments/r")
+    _train(tmp_path, [*base, f"ckpt_path={run / 'last.ckpt'}"])
+    files = _clip_files if task == "clip" else _header_files
+    _assert_same(files(reference), files(run))
