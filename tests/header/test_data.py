@@ -132,7 +132,8 @@ def test_augmentation_is_identical_for_every_frame(tmp_path):
 def _dataset_cfg(train: Path, val: Path, **over) -> dict:
     return {"train_csv": str(train), "val_csv": str(val), "num_frames": 4, "input_size": 16, "augment": False,
             "flip_prob": 0.5, "color_jitter": JITTER, "balanced_sampling": False, "batch_size": 4,
-            "val_batch_size": 4, "num_workers": 0, "check_clips": True, "max_bad_fraction": 0.1, **over}
+            "val_batch_size": 4, "num_workers": 0, "pin_memory": "auto", "persistent_workers": True,
+            "check_clips": True, "max_bad_fraction": 0.1, **over}
 
 
 def test_balanced_sampling_draws_headers_half_the_time(tmp_path):
