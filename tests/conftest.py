@@ -130,6 +130,7 @@ def cli(monkeypatch, capsys, tmp_path):
     subprocess): `cli(["experiment=demo"], tmp_path, module="src.train") -> CliResult`. Anything but SystemExit
     propagates, so a traceback fails the test."""
     from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
 
     def run(args: list[str], out_dir: Path = tmp_path, module: str = "src.train") -> CliResult:
         entry = importlib.import_module(module).main
@@ -144,6 +145,7 @@ def cli(monkeypatch, capsys, tmp_path):
             code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
         finally:
             GlobalHydra.instance().clear()
+            HydraConfig.instance().cfg = None  # else a later in-process train() sees this run's Hydra config
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 

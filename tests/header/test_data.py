@@ -133,7 +133,8 @@ def test_augmentation_is_identical_for_every_frame(tmp_path):
 
 def _dataset_cfg(train: Path, val: Path, **over) -> dict:
     """The composed header dataset section (every key the datamodule reads) with test-sized values."""
-    return {**section("dataset", ["task=header"]), "train_csv": str(train), "val_csv": str(val), "num_frames": 4, "input_size": 16, "augment": False,
+    return {**section("dataset", ["task=header"]), "train_csv": str(train), "val_csv": str(val), "num_frames": 4,
+            "input_size": 16, "augment": False,
             "flip_prob": 0.5, "color_jitter": JITTER, "balanced_sampling": False, "batch_size": 4,
             "val_batch_size": 4, "num_workers": 0, "augment_on": "loader", "check_clips": True,
             "max_bad_fraction": 0.1, "generate_if_missing": False, **over}
