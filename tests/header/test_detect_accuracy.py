@@ -7,7 +7,7 @@ import pytest
 
 from src.synthetic.match_video import render_match_video
 
-TRAIN = ["experiment=header_demo", "dataset.synthetic.num_clips=400", "trainer.max_epochs=10",
+TRAIN = ["experiment=header_demo", "dataset.synthetic.num_clips=400", "trainer.max_epochs=15",
          "~callbacks.progress_bar", "run_name=demo400"]
 
 
