@@ -32,3 +32,15 @@ def test_save_figure_writes_the_format_of_the_suffix_atomically(tmp_path):
         save_figure(fig, tmp_path / "curve.png", format="no-such-format")
     assert png.read_bytes().startswith(b"\x89PNG")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curve.pdf", "curve.png"]
+
+
+def test_written_files_get_the_mode_a_plain_open_would(tmp_path):
+    """mkstemp's 0600 must not leak into artifacts: other users of a shared cluster read them."""
+    import os
+
+    from src.core.atomic import write_text
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic = write_text(tmp_path / "atomic.txt", "x")
+    assert os.stat(atomic).st_mode & 0o777 == os.stat(plain).st_mode & 0o777 != 0o600
