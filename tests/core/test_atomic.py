@@ -43,4 +43,4 @@ def test_written_files_get_the_mode_a_plain_open_would(tmp_path):
     plain = tmp_path / "plain.txt"
     plain.write_text("x")
     atomic = write_text(tmp_path / "atomic.txt", "x")
-    assert os.stat(atomic).st_mode & 0o777 == os.stat(plain).st_mode & 0o777 != 0o600
+    assert os.stat(atomic).st_mode & 0o777 == os.stat(plain).st_mode & 0o777
