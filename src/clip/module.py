@@ -8,15 +8,10 @@ import torch
 import torch.nn.functional as F
 from pytorch_lightning.trainer.states import TrainerFn
 from torch import nn
-from torchmetrics import MeanMetric, MetricCollection, SumMetric
-from torchmetrics.classification import (
-    MulticlassAccuracy,
-    MulticlassConfusionMatrix,
-    MulticlassF1Score,
-    MulticlassPrecision,
-    MulticlassRecall,
-)
+from torchmetrics import MeanMetric, SumMetric
+from torchmetrics.classification import MulticlassAccuracy
 
+from src.clip.metrics import eval_metrics
 from src.clip.models.backbone import load_clip
 from src.clip.models.registry import build_method
 from src.clip.text_window import TextFeatureWindow
@@ -26,24 +21,6 @@ from src.core.errors import UserError
 from src.core.resume import gather_per_rank, pick_rank
 
 log = logging.getLogger(__name__)
-
-
-def eval_metrics(num_classes: int) -> MetricCollection:
-    """Everything a validation/test pass reports (torchmetrics syncs them across DDP ranks)."""
-    return MetricCollection(
-        {
-            "top1": MulticlassAccuracy(num_classes, average="micro"),
-            "top5": MulticlassAccuracy(num_classes, top_k=min(5, num_classes), average="micro"),
-            "per_class_acc": MulticlassAccuracy(num_classes, average=None),
-            "precision_macro": MulticlassPrecision(num_classes, average="macro"),
-            "recall_macro": MulticlassRecall(num_classes, average="macro"),
-            "f1_macro": MulticlassF1Score(num_classes, average="macro"),
-            "f1_micro": MulticlassF1Score(num_classes, average="micro"),
-            "confusion_matrix": MulticlassConfusionMatrix(num_classes),
-        },
-        # Compute groups would merge metrics whose first batch happened to agree (top-5 with top-1).
-        compute_groups=False,
-    )
 
 
 @dataclass(frozen=True)

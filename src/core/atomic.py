@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import torch
 
-
 _UMASK = os.umask(0)  # read once (os.umask can only be read by setting it) and put back at once
 os.umask(_UMASK)
 
