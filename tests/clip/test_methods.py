@@ -25,7 +25,7 @@ METHODS = {"dual_coop": DualCoOp, "stt": STT, "vidop": ViDOP, "vilt": ViLT, "vit
 LEARNED = {
     "dual_coop": {"text_encoder", "pooling", "visual_prompts"},
     "stt": {"text_encoder", "video_prompter", "summary_readout", "summary_to_text"},
-    "vidop": {"pooling", "visual_prompts"},
+    "vidop": {"pooling", "visual_prompts", "video_map"},
     "vilt": {"text_encoder", "visual_prompts", "text_deep", "vision_deep", "text_to_vision", "vision_to_text"},
     "vita": {"text_encoder", "video_prompter", "summary_readout"},
 }
@@ -350,7 +350,7 @@ def test_vidop_scores_aggregate_the_similarity_to_each_descriptor(agg):
     with torch.no_grad():
         logits = model(video)
         frames = F.normalize(model.encode_frames(video[:, 0]), dim=-1)          # (N, T, E)
-        pooled = F.normalize(model.pooling(frames), dim=-1)                      # (N, E)
+        pooled = F.normalize(model.video_map(model.pooling(frames)), dim=-1)     # (N, E)
         sim = torch.einsum("ne,cme->ncm", pooled, model.descriptor_features)      # (N, C, 2)
     expected = sim.mean(-1) if agg == "mean" else sim.amax(-1)
     torch.testing.assert_close(logits, model.current_logit_scale() * expected, atol=1e-5, rtol=0)

@@ -87,8 +87,16 @@ def transport_scores(frames: Tensor, descriptors: Tensor, mask: Tensor, eps: flo
 
 
 class ViDOP(ClipVideoClassifier):
-    """Learns `ctx_len_video` visual prompts (as dual_coop), the pooling module and (optionally) the logit
-    scale; no text context."""
+    """Learns `ctx_len_video` visual prompts (as dual_coop), the pooling module, a linear map of the pooled video
+    embedding and (optionally) the logit scale; no text context.
+
+    Why the map: vidop's class features are FIXED descriptors, so — unlike the methods that learn a text context —
+    nothing moves the text toward the video. The order-aware attention pooling adds a learned temporal contrast
+    to the frames' mean, and the mean itself is CLIP's (only the layer-0 prompts shape it): on the temporal
+    benchmark that left vidop unable to place growing and shrinking apart for one seed in three. A learned
+    Linear(E -> E) of the pooled embedding, initialised to the identity (an untrained vidop scores exactly
+    CLIP's pooled embedding), lets the video side turn toward the descriptors.
+    """
 
     # Scores come from the per-class descriptor SET (C, M, E), not one (C, E) feature per class: callers must
     # not precompute class_text_features() and pass it in (evaluation would then score unlike training).
@@ -106,11 +114,15 @@ class ViDOP(ClipVideoClassifier):
                                             persistent=method["keep_vision_prompts"])
         self.grad_checkpointing = bool(method["grad_checkpointing"])
         self._register_descriptors(clip, tokenizer, descriptor_sentences(self.class_names, method))
+        self.video_map = torch.nn.Linear(self.embed_dim, self.embed_dim)           # (E -> E), identity at init
+        torch.nn.init.eye_(self.video_map.weight)
+        torch.nn.init.zeros_(self.video_map.bias)
         if method["learn_just_pooling"]:
             self.visual_prompts.requires_grad_(False)
         if self.aggregation == "ot":
-            # ot scores frames directly: the pooling module gets no gradient (and DDP must not wait for one).
+            # ot scores frames directly: pooling and map get no gradient (and DDP must not wait for one).
             self.pooling.requires_grad_(False)
+            self.video_map.requires_grad_(False)
 
     def _register_descriptors(self, clip, tokenizer, per_class: list[list[str]]) -> None:
         """Encode every descriptor once -> buffers descriptor_features (C, M, E) and descriptor_mask (C, M)."""
@@ -149,7 +161,7 @@ class ViDOP(ClipVideoClassifier):
         if self.aggregation == "ot":
             scores, _ = transport_scores(frames, descriptors, mask, self.sinkhorn_eps, self.sinkhorn_iters)
         else:
-            video = F.normalize(self.pooling(frames), dim=-1)                        # (N, E)
+            video = F.normalize(self.video_map(self.pooling(frames)), dim=-1)        # (N, E)
             sim = torch.einsum("ne,cme->ncm", video, descriptors)                    # (N, C, M)
             if self.aggregation == "max":
                 scores = sim.masked_fill(~mask, float("-inf")).amax(dim=-1)
