@@ -22,11 +22,17 @@ from src.core.atomic import write_json
 from src.core.cli_checks import CONF_DIR, check_group_choices
 from src.core.config_checks import check_backbone_kind, check_values, resolve
 from src.core.errors import UserError
+from src.core.loggers import build_callbacks, build_loggers
 from src.core.override_checks import check_overrides
 from src.core.resume import resume_callbacks
-from src.core.resume_checks import check_fits, check_task, continue_in_run_folder, finished_reason, load_resume_checkpoint
+from src.core.resume_checks import (
+    check_fits,
+    check_task,
+    continue_in_run_folder,
+    finished_reason,
+    load_resume_checkpoint,
+)
 from src.core.run_status import recorded
-from src.core.loggers import build_callbacks, build_loggers
 
 log = logging.getLogger(__name__)
 
