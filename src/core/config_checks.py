@@ -12,6 +12,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from src.core.cli_checks import CONF_DIR
 from src.core.errors import UserError
 from src.core.override_checks import folder_problem
 
@@ -20,8 +21,25 @@ def check_backbone_kind(cfg: DictConfig) -> None:
     kinds = list(cfg.task.backbone_kinds)
     kind = OmegaConf.select(cfg, "backbone.kind", default=None)
     if kind not in kinds:
+        fitting = [name for name, k in _backbone_kinds().items() if k in kinds]
         raise UserError(f"task={cfg.task.name} backbone (backbone.kind={kind}): task={cfg.task.name} needs a backbone "
-                        f"of kind {' or '.join(kinds)}; pick one of conf/backbone/ with that kind")
+                        f"of kind {' or '.join(kinds)}; use backbone={' | '.join(fitting)}")
+
+
+def _backbone_kinds() -> dict[str, str | None]:
+    """conf/backbone/<name>.yaml -> its kind (following `defaults:` to the file that sets it)."""
+    files = {p.stem: OmegaConf.load(p) for p in sorted((CONF_DIR / "backbone").glob("*.yaml"))}
+
+    def kind_of(name: str, depth: int = 0):
+        node = files.get(name)
+        if node is None or depth > 5:
+            return None
+        if "kind" in node:
+            return node.kind
+        parents = [d for d in node.get("defaults", []) if isinstance(d, str) and d != "_self_"]
+        return kind_of(parents[0], depth + 1) if parents else None
+
+    return {name: kind_of(name) for name in files}
 
 
 def resolve(cfg: DictConfig) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.trainer.states import TrainerFn
-from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics import MeanMetric, MetricCollection, SumMetric
 from torchmetrics.classification import BinaryAccuracy, BinaryF1Score
 
 from src.core.epoch_result import EpochResult, publish
@@ -53,6 +53,9 @@ class HeaderModule(pl.LightningModule):
         self.train_metrics = MetricCollection({"acc": BinaryAccuracy(), "f1": BinaryF1Score()}, prefix="train/")
         self.train_loss.persistent(True)  # in checkpoints: a mid-epoch resume continues the epoch's sums
         self.train_metrics.persistent(True)
+        # Clips skipped at load time (unreadable with dataset.check_clips=false), per stage.
+        self.train_bad_clips, self.val_bad_clips = SumMetric(), SumMetric()
+        self.train_bad_clips.persistent(True)
         # fed the already gathered predictions: no second sync
         self.val_metrics = binary_metrics(threshold=self.threshold, sync_on_compute=False)
         self._val_batches: list[dict[str, torch.Tensor]] = []
@@ -81,7 +84,18 @@ class HeaderModule(pl.LightningModule):
             return self.net.head_forward(batch["features"])  # (B, D) -> (B, 2)
         return self.net(batch["video"])                      # (B, 3, T, S, S) -> (B, 2)
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+    def _count_bad(self, stage: str, batch: dict) -> bool:
+        """Count the clips the loader skipped (unreadable, dataset.check_clips=false); True if any are left."""
+        if "num_bad" in batch:
+            getattr(self, f"{stage}_bad_clips").update(batch["num_bad"].to(self.device, torch.float32))
+        return batch["label"].numel() > 0
+
+    def on_train_epoch_start(self) -> None:
+        self.train_bad_clips.reset()
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
+        if not self._count_bad("train", batch):
+            return None  # every clip of the batch was unreadable
         logits = self.batch_logits(batch)                     # (B, 2)
         losses = self.loss_fn(logits, batch["label"])         # (B,)
         loss = losses.mean()
@@ -94,6 +108,7 @@ class HeaderModule(pl.LightningModule):
         return loss
 
     def on_train_epoch_end(self) -> None:
+        self.log("train/bad_clips", self.train_bad_clips.compute())  # synced sum over ranks
         self.train_loss.reset()  # after the epoch result took it (validation runs before this hook)
 
     def _epoch_train_loss(self) -> float | None:
@@ -104,8 +119,11 @@ class HeaderModule(pl.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         self._val_batches = []
+        self.val_bad_clips.reset()
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
+        if not self._count_bad("val", batch):
+            return
         logits = self.batch_logits(batch).float()             # (B, 2)
         self._val_batches.append({
             "row_idx": batch["row_idx"], "label": batch["label"],
@@ -113,6 +131,7 @@ class HeaderModule(pl.LightningModule):
         })
 
     def on_validation_epoch_end(self) -> None:
+        self.log("val/bad_clips", self.val_bad_clips.compute())
         if not self._val_batches:
             return
         local = {k: torch.cat([b[k] for b in self._val_batches]) for k in self._val_batches[0]}

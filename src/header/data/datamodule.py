@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from src.core.errors import UserError
 from src.core.loader_options import pin_memory
 from src.core.samplers import train_loader, train_sampler
-from src.header.data.dataset import HeaderClipDataset, HeaderTable, read_header_csv
+from src.header.data.dataset import HeaderClipDataset, HeaderTable, collate_skip_bad, read_header_csv
 from src.header.data.transforms import BatchAugment, build_clip_transform, check_augment_on
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,9 @@ class HeaderDataModule(pl.LightningDataModule):
         return {
             "train_clips": len(self.train_table.rows), "train_headers": self.class_counts[1],
             "val_clips": len(self.val_table.rows), "val_headers": self.val_table.class_counts[1],
-            "bad_clips": len(self.train_table.bad_clips) + len(self.val_table.bad_clips),
+            # Unreadable clips found by the up-front check, per split (skipped at load time: train/bad_clips,
+            # val/bad_clips in the metrics log).
+            "train_bad_clips": len(self.train_table.bad_clips), "val_bad_clips": len(self.val_table.bad_clips),
         }
 
     def setup(self, stage: str | None = None) -> None:
@@ -142,4 +144,4 @@ class HeaderDataModule(pl.LightningDataModule):
         workers = self.cfg["num_workers"]
         return dict(batch_size=batch_size, drop_last=drop_last, num_workers=workers,
                     persistent_workers=bool(self.cfg["persistent_workers"]) and workers > 0,
-                    pin_memory=pin_memory(self.cfg["pin_memory"]))
+                    pin_memory=pin_memory(self.cfg["pin_memory"]), collate_fn=collate_skip_bad)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 from torchvision import tv_tensors
 
 from src.core.errors import BadVideoError, UserError
@@ -151,6 +151,7 @@ class HeaderClipDataset(Dataset):
         self.transform = transform
         # Augmentation draws keyed on (seed, epoch, index): the same in every worker and after a resume.
         self.seeds = ItemSeeds(seed)
+        self._warned: set[str] = set()
 
     def set_epoch(self, epoch: int) -> None:
         self.seeds.set_epoch(epoch)
@@ -165,8 +166,15 @@ class HeaderClipDataset(Dataset):
         unique, inverse = np.unique(indices, return_inverse=True)
         return np.ascontiguousarray(clip[unique])[inverse]  # fancy indexing on the memmap copies just these frames
 
-    def __getitem__(self, i: int) -> dict:
-        frames = torch.from_numpy(self.load_frames(i)).permute(0, 3, 1, 2)  # (T, 3, H, W) uint8
+    def __getitem__(self, i: int) -> dict | None:
+        try:
+            raw = self.load_frames(i)
+        except BadVideoError as err:  # only with dataset.check_clips=false: skipped and counted (collate_skip_bad)
+            if self.files[i] not in self._warned:
+                self._warned.add(self.files[i])
+                log.warning("skipping bad clip: %s", err)
+            return None
+        frames = torch.from_numpy(raw).permute(0, 3, 1, 2)                  # (T, 3, H, W) uint8
         with self.seeds.draws(i):
             video = self.transform(tv_tensors.Video(frames))                 # (T, 3, S, S) float
         return {
@@ -174,3 +182,13 @@ class HeaderClipDataset(Dataset):
             "label": torch.tensor(self.labels[i]),
             "row_idx": torch.tensor(self.row_idx[i]),
         }
+
+
+def collate_skip_bad(batch: list[dict | None]) -> dict:
+    """Stack the readable clips; `num_bad` counts the dropped ones (a batch of only bad clips has no "video")."""
+    good = [item for item in batch if item is not None]
+    num_bad = torch.tensor(len(batch) - len(good), dtype=torch.long)
+    if not good:
+        return {"label": torch.zeros(0, dtype=torch.long), "row_idx": torch.zeros(0, dtype=torch.long),
+                "num_bad": num_bad}
+    return {**default_collate(good), "num_bad": num_bad}
