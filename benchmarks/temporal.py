@@ -178,7 +178,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--methods", nargs="+", choices=list(VARIANTS), default=DEFAULT_ROWS,
                         help=f"rows to run (default: {' '.join(DEFAULT_ROWS)})")
     parser.add_argument("--seeds", nargs="+", type=int, default=DEFAULT_SEEDS,
-                        help="train every row once per seed; the table shows mean ± std (default: 0 1 2)")
+                        help="train every row once per seed (these win over an --override seed=…); the table "
+                             "shows mean ± std (default: 0 1 2)")
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                         help="a Hydra override applied to every row (e.g. method.epochs=2); repeatable")
     # One thread: on a shared 2-core machine torch's default pool oversubscribes the cores, and every small
