@@ -14,8 +14,8 @@ Protocol (conf/experiment/temporal_bench.yaml, the same for every row): clip_tin
 per tower, so every method's default layer schedule applies), 8 frames, batch 8, the same epochs, lr and seeds,
 no VideoMix, no early stopping; train on 60% of each class's groups, evaluate the FINAL weights once on the other
 40% (held out by group; no best-epoch pick). Each row runs the real code path, `src.train.train(cfg)`.
-Rows: video_coop with mean pooling (the order-blind baseline) and with attention pooling (learned query + temporal
-position embedding), dual_coop, stt, vidop, vilt, vita with their own pooling and layer schedules; on request
+Rows: video_coop with mean pooling (the order-blind baseline) and with attention pooling (frames' mean + a learned
+query's temporal contrast, see src/clip/models/layers/pooling.py), dual_coop, stt, vidop, vilt, vita with their own pooling and layer schedules; on request
 (--methods) stt, vilt and vita with pooling=attention (dual_coop and vidop pool by attention already).
 Seeds (--seeds, default 0 1 2): each row is trained once per seed (`seed=` moves the initialisation, the batch
 order and which groups are held out; the synthetic videos stay the same). One accuracy on ~100 held-out videos
@@ -178,7 +178,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--methods", nargs="+", choices=list(VARIANTS), default=DEFAULT_ROWS,
                         help=f"rows to run (default: {' '.join(DEFAULT_ROWS)})")
     parser.add_argument("--seeds", nargs="+", type=int, default=DEFAULT_SEEDS,
-                        help="train every row once per seed; the table shows mean ± std (default: 0 1 2)")
+                        help="train every row once per seed (these win over an --override seed=…); the table "
+                             "shows mean ± std (default: 0 1 2)")
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                         help="a Hydra override applied to every row (e.g. trainer.max_epochs=2); repeatable")
     # One thread: on a shared 2-core machine torch's default pool oversubscribes the cores, and every small
