@@ -60,7 +60,7 @@ def test_cached_logits_equal_the_full_forward_on_the_same_clips(compose, tiny_he
     caching = [c for c in parts.callbacks if isinstance(c, FeatureCaching)]
     assert len(caching) == 1 and pickle.loads(pickle.dumps(caching[0])).mode == "auto"  # ddp_spawn pickles it
     keys = _fit(parts)  # one epoch: the head (and VideoMAE's pool LayerNorm) moved away from their initial values
-    assert keys == {"train": {"features", "label", "row_idx"}, "val": {"features", "label", "row_idx"}}
+    assert keys == {"train": {"features", "label", "row_idx", "num_bad"}, "val": {"features", "label", "row_idx", "num_bad"}}
     datamodule, module = parts.datamodule, parts.module.eval()
     assert isinstance(datamodule.train_set, CachedFeatureDataset)
     assert isinstance(datamodule.val_set, CachedFeatureDataset)
@@ -114,7 +114,7 @@ def test_the_cache_key_changes_with_what_changes_the_features(compose, tiny_head
     overrides = ["backbone=csn_tiny", "finetune=frozen", "dataset.feature_cache=auto"]
     _fit(_parts(compose, tiny_header_run, tmp_path, overrides, run_name="a"))
     off = _fit(_parts(compose, tiny_header_run, tmp_path, ["backbone=csn_tiny", "finetune=frozen"], run_name="off"))
-    assert off["train"] == off["val"] == {"video", "label", "row_idx"}  # feature_cache defaults to "off"
+    assert off["train"] == off["val"] == {"video", "label", "row_idx", "num_bad"}  # feature_cache defaults to "off"
     _fit(_parts(compose, tiny_header_run, tmp_path, [*overrides, "dataset.num_frames=4"], run_name="b"))
     namespaces = [p for p in (tmp_path / "cache" / "frame_features").iterdir() if p.is_dir()]
     assert len(namespaces) == 2 and all(len(list(p.glob("*.npy"))) == 13 for p in namespaces)
