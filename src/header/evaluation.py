@@ -35,7 +35,7 @@ from src.header.artifacts import HeaderRunArtifacts
 from src.header.data.dataset import HeaderClipDataset, read_header_csv
 from src.header.data.transforms import build_clip_transform
 from src.header.losses import build_loss
-from src.header.metrics import THRESHOLD, best_f1_threshold
+from src.header.metrics import best_f1_threshold
 from src.header.plots import plot_pr, plot_roc
 from src.header.run_loading import load_header_run
 
@@ -82,17 +82,18 @@ def evaluate(cfg: DictConfig, overrides: list[str]) -> dict:
                             max_bad_fraction=dataset["max_bad_fraction"])
     backbone = run.config["backbone"]
     transform = build_clip_transform(input_size=dataset["input_size"], augment=False, flip_prob=0.0, color_jitter={},
-                                     mean=backbone["mean"], std=backbone["std"])
+                                     normalise=True, mean=backbone["mean"], std=backbone["std"])
     clips = HeaderClipDataset(table.rows, num_frames=dataset["num_frames"], transform=transform, seed=0)
     loader = DataLoader(clips, batch_size=dataset["val_batch_size"], shuffle=False, num_workers=dataset["num_workers"])
     # The run's loss per clip (weighted_ce with auto weights takes this CSV's class counts).
     predictions = predict(run.net, loader, build_loss(run.config["loss"], table.class_counts), _device(config["trainer"]))
     probs, labels = torch.from_numpy(predictions["prob_header"]), torch.from_numpy(predictions["label"])
+    decision = float(run.config["task"]["threshold"])   # the run's task.threshold (0.5 by default)
     results = {
-        "at_0.5": metrics_at(probs, labels, THRESHOLD),
+        "at_0.5": metrics_at(probs, labels, decision),
         "at_run_threshold": metrics_at(probs, labels, run.threshold),
         "auc": float(binary_auroc(probs, labels)), "pr_auc": float(binary_average_precision(probs, labels)),
-        "best_threshold_on_this_csv": best_f1_threshold(probs, labels),
+        "best_threshold_on_this_csv": best_f1_threshold(probs, labels, fallback=decision),
         "loss": float(predictions["loss"].mean()),
         "num_clips": int(len(labels)), "num_headers": int(labels.sum()), "bad_clips": len(table.bad_clips),
     }
@@ -107,7 +108,7 @@ def evaluate(cfg: DictConfig, overrides: list[str]) -> dict:
         "seconds": round(time.monotonic() - start, 3),
         "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    frame = HeaderRunArtifacts(run_dir, run.config, table.rows).predictions_frame(predictions)
+    frame = HeaderRunArtifacts(run_dir, run.config, table.rows).predictions_frame(predictions, decision)
     write_csv(out / f"{stem}-predictions.csv", frame)
     write_json(out / f"{stem}.json", results)
     _plots(predictions, results, out, stem)

@@ -55,7 +55,7 @@ def predict_header(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
     net = run.net.to(device)
     data, backbone = run.config["dataset"], run.config["backbone"]
     transform = build_clip_transform(input_size=data["input_size"], augment=False, flip_prob=0.0, color_jitter={},
-                                     mean=backbone["mean"], std=backbone["std"])
+                                     normalise=True, mean=backbone["mean"], std=backbone["std"])
     records = []
     for path in files:
         try:

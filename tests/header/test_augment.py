@@ -17,6 +17,7 @@ from src.header.augment import (
 )
 from src.header.data.datamodule import HeaderDataModule
 from src.header.data.transforms import BatchAugment, build_clip_transform
+from tests.composed import section
 from tests.header.clip_sets import write_clip_set
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
@@ -119,13 +120,13 @@ def test_device_side_draws_the_loader_side_distribution_the_same_for_every_frame
 
 def test_datamodule_device_mode_hands_uint8_and_augments_after_transfer(tmp_path):
     csv = write_clip_set(tmp_path, num_clips=4, size=16, frames=4)
-    cfg = {"train_csv": str(csv), "val_csv": str(csv), "num_frames": 4, "input_size": 16, "augment": True,
+    cfg = {**section("dataset", ["task=header"]), "train_csv": str(csv), "val_csv": str(csv), "num_frames": 4, "input_size": 16, "augment": True,
            "augment_on": "device", "flip_prob": 0.5, "color_jitter": JITTER, "balanced_sampling": False,
            "batch_size": 4, "val_batch_size": 4, "num_workers": 0, "check_clips": True, "max_bad_fraction": 0.0}
     dm = HeaderDataModule(cfg, mean=MEAN, std=STD, seed=0)
     dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))                                    # outside a Trainer: one process
     dm.trainer = SimpleNamespace(training=True)
-    batch = next(iter(dm.train_dataloader()))
     assert batch["video"].dtype == torch.uint8 and batch["video"].shape == (4, 3, 4, 16, 16)
     out = dm.on_after_batch_transfer(dict(batch), 0)["video"]
     assert out.dtype == torch.float32 and out.shape == (4, 3, 4, 16, 16)

@@ -59,7 +59,7 @@ def test_detect_writes_windows_events_metrics_and_timeline(cli, workspace):
     np.testing.assert_allclose(windows["center_time_s"], (windows["start_frame"] + 3.5) / 10, atol=1e-4)
     # A window's probability is the run's model on the run's validation transform of those frames.
     run = load_header_run("tiny", workspace / "report" / "header_experiments")
-    transform = build_clip_transform(input_size=32, augment=False, flip_prob=0.0, color_jitter={},
+    transform = build_clip_transform(input_size=32, augment=False, flip_prob=0.0, color_jitter={}, normalise=True,
                                      mean=run.config["backbone"]["mean"], std=run.config["backbone"]["std"])
     row = windows.iloc[7]
     clip = torch.from_numpy(frames[int(row.start_frame): int(row.end_frame) + 1]).permute(0, 3, 1, 2)  # (T, 3, H, W)

@@ -31,7 +31,7 @@ def _decode_all(path: Path) -> np.ndarray:
 
 @pytest.mark.parametrize("num_frames,frame_step,stride", [(8, 1, 2), (4, 3, 5), (5, 2, 1)])
 def test_ring_buffer_windows_equal_directly_decoded_frames(match_video, num_frames, frame_step, stride):
-    transform = build_clip_transform(input_size=32, augment=False, flip_prob=0.0, color_jitter={},
+    transform = build_clip_transform(input_size=32, augment=False, flip_prob=0.0, color_jitter={}, normalise=True,
                                      mean=[0.45] * 3, std=[0.225] * 3)
     spec = WindowSpec(num_frames=num_frames, frame_step=frame_step, stride=stride)
     sliding = SlidingWindows(spec, frame_preprocessor(transform), first_start=3)

@@ -41,7 +41,7 @@ def test_header_predict_on_clips_and_a_video_lists_the_corrupt_clip(cli, tmp_pat
     assert (good["pred_label"] == (good["prob_header"] >= threshold).astype(int)).all()
 
     run = load_header_run("tiny", tmp_path / "report" / "header_experiments")
-    transform = build_clip_transform(input_size=32, augment=False, flip_prob=0.0, color_jitter={},
+    transform = build_clip_transform(input_size=32, augment=False, flip_prob=0.0, color_jitter={}, normalise=True,
                                      mean=run.config["backbone"]["mean"], std=run.config["backbone"]["std"])
     clip = np.load(clips[0])
     frames = torch.from_numpy(clip[sample_frame_indices(len(clip), 8)]).permute(0, 3, 1, 2)  # (T, 3, H, W)

@@ -91,7 +91,7 @@ def _score(video, run, spec: WindowSpec, cfg: dict, out_dir: Path, device, start
            fresh: bool):
     data = run.config["dataset"]
     transform = build_clip_transform(input_size=data["input_size"], augment=False, flip_prob=0.0, color_jitter={},
-                                     mean=run.config["backbone"]["mean"], std=run.config["backbone"]["std"])
+                                     normalise=True, mean=run.config["backbone"]["mean"], std=run.config["backbone"]["std"])
     windows_log = AppendLog(out_dir / "windows.csv", WINDOW_COLUMNS, fresh=fresh)
     gaps_log = AppendLog(out_dir / "gaps.csv", GAP_COLUMNS, fresh=fresh)
     net = run.net.to(device).eval()
