@@ -87,7 +87,11 @@ class HeaderModule(pl.LightningModule):
     def _count_bad(self, stage: str, batch: dict) -> bool:
         """Count the clips the loader skipped (unreadable, dataset.check_clips=false); True if any are left."""
         if "num_bad" in batch:
-            getattr(self, f"{stage}_bad_clips").update(batch["num_bad"].to(self.device, torch.float32))
+            bad = getattr(self, f"{stage}_bad_clips")
+            bad.update(batch["num_bad"].to(self.device, torch.float32))
+            # Logged as the metric object: Lightning syncs it at the epoch's end in its own order on every rank
+            # (computing it in an epoch-end hook ran a collective that rank 0's progress bar did not: DDP hung).
+            self.log(f"{stage}/bad_clips", bad, on_step=False, on_epoch=True)
         return batch["label"].numel() > 0
 
     def on_train_epoch_start(self) -> None:
@@ -108,7 +112,6 @@ class HeaderModule(pl.LightningModule):
         return loss
 
     def on_train_epoch_end(self) -> None:
-        self.log("train/bad_clips", self.train_bad_clips.compute())  # synced sum over ranks
         self.train_loss.reset()  # after the epoch result took it (validation runs before this hook)
 
     def _epoch_train_loss(self) -> float | None:
@@ -131,7 +134,6 @@ class HeaderModule(pl.LightningModule):
         })
 
     def on_validation_epoch_end(self) -> None:
-        self.log("val/bad_clips", self.val_bad_clips.compute())
         if not self._val_batches:
             return
         local = {k: torch.cat([b[k] for b in self._val_batches]) for k in self._val_batches[0]}

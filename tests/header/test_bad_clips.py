@@ -2,15 +2,15 @@
 metrics log), not a crash."""
 import csv
 
-from tests.header.header_helpers import TINY_HEADER, train_val_csvs
+from tests.header.clip_sets import train_val_csvs
 
 
-def test_unreadable_clip_without_the_upfront_check_is_skipped_and_counted(tmp_path, cli):
+def test_unreadable_clip_without_the_upfront_check_is_skipped_and_counted(tmp_path, cli, tiny_header_run):
     train, val = train_val_csvs(tmp_path / "data", num_train=8, num_val=4, size=16, frames=8)
     with train.open(newline="") as file:
         first = next(csv.DictReader(file))["path"]
     (train.parent / first).write_bytes(b"\x93NUMPY truncated")  # still named .npy, no longer readable
-    result = cli([*TINY_HEADER, "backbone=csn_tiny", "trainer.max_epochs=1", "dataset.check_clips=false",
+    result = cli([*tiny_header_run, "backbone=csn_tiny", "trainer.max_epochs=1", "dataset.check_clips=false",
                   f"dataset.train_csv={train}", f"dataset.val_csv={val}", "dataset.input_size=16", "run_name=skip"],
                  tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
