@@ -63,7 +63,7 @@ def score_one(args) -> dict:
     net = build_header_net({**cfg["backbone"], "ckpt": None}, num_frames=args.num_frames,
                            input_size=args.input_size).to(device).eval()
     transform = build_clip_transform(input_size=args.input_size, augment=False, flip_prob=0.0, color_jitter={},
-                                     mean=cfg["backbone"]["mean"], std=cfg["backbone"]["std"])
+                                     normalise=True, mean=cfg["backbone"]["mean"], std=cfg["backbone"]["std"])
     with tempfile.TemporaryDirectory() as tmp, VideoStream(args.child) as video:
         logs = AppendLog(Path(tmp) / "w.csv", WINDOW_COLUMNS, True), AppendLog(Path(tmp) / "g.csv", GAP_COLUMNS, True)
         stats = score_video(video, net, frame_preprocessor(transform), WindowSpec(args.num_frames, 1, args.stride),

@@ -76,8 +76,9 @@ def train(cfg: DictConfig) -> dict:
     if ckpt is not None:
         check_fits(ckpt, cfg.ckpt_path, parts.module, strict=getattr(parts.module, "strict_loading", True))
         if reason := finished_reason(ckpt, cfg.trainer.max_epochs):
-            log.info("%s is a finished run (%s): nothing to train; resume with a larger trainer.max_epochs to "
-                     "train on", cfg.run_dir, reason)
+            # Printed, not logged: the outcome of the command, whatever the logging config says.
+            print(f"{cfg.run_dir} is a finished run ({reason}): nothing to train; resume with a larger "
+                  "trainer.max_epochs to train on")
             return {}
         del ckpt
     callbacks = build_callbacks(cfg) + resume_callbacks(cfg.run_dir, cfg.callbacks.last_every_n_steps) + parts.callbacks
