@@ -18,24 +18,18 @@ from omegaconf import DictConfig  # noqa: E402
 from src.clip.feature_cache_tool import cache_features  # noqa: E402
 from src.core import run_naming  # noqa: E402, F401  (registers the run_tag resolver)
 from src.core.cli_checks import CONF_DIR, check_group_choices  # noqa: E402
-from src.core.errors import UserError  # noqa: E402
+from src.core.errors import one_line_errors  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def hydra_main(cfg: DictConfig) -> None:
-    try:
+    with one_line_errors():
         cache_features(cfg)
-    except UserError as err:  # bad input: one line, exit 2, no traceback
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
 
 
 def main() -> None:
-    try:
+    with one_line_errors():
         check_group_choices(sys.argv[1:])
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
     hydra_main()
 
 

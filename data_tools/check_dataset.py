@@ -23,7 +23,7 @@ from rich.console import Console  # noqa: E402
 
 from src.core.cli_checks import CONF_DIR, check_group_choices  # noqa: E402
 from src.core.dataset_report import DatasetReport  # noqa: E402
-from src.core.errors import UserError  # noqa: E402
+from src.core.errors import one_line_errors  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,8 @@ def output_folder(cfg: DictConfig) -> Path:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="check_dataset")
 def hydra_main(cfg: DictConfig) -> None:
-    try:
+    with one_line_errors():
         report = run_check(cfg)
-    except UserError as err:  # the dataset cannot even be listed: one line, exit 2
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
     report.print(Console())
     path = report.write(output_folder(cfg))
     print(f"report: {path}")
@@ -61,11 +58,8 @@ def hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    try:
+    with one_line_errors():
         check_group_choices(sys.argv[1:])
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
     hydra_main()
 
 

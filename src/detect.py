@@ -7,7 +7,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from src.core.cli_checks import CONF_DIR, check_group_choices
-from src.core.errors import UserError
+from src.core.errors import UserError, one_line_errors
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +31,8 @@ def hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    try:
+    with one_line_errors():
         check_group_choices(sys.argv[1:])
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
     hydra_main()
 
 

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from src.core import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
 from src.core.cli_checks import CONF_DIR, check_group_choices
 from src.core.cpu_threads import apply_cpu_threads
-from src.core.errors import UserError
+from src.core.errors import one_line_errors
 
 
 def evaluate(cfg: DictConfig) -> dict:
@@ -26,19 +26,13 @@ def evaluate(cfg: DictConfig) -> dict:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")
 def hydra_main(cfg: DictConfig) -> None:
-    try:
+    with one_line_errors():
         evaluate(cfg)
-    except UserError as err:  # bad input: one line, exit 2, no traceback
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
 
 
 def main() -> None:
-    try:
+    with one_line_errors():
         check_group_choices(sys.argv[1:])
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
     hydra_main()
 
 

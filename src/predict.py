@@ -8,7 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from src.core import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
 from src.core.cli_checks import CONF_DIR, check_group_choices
-from src.core.errors import UserError
+from src.core.errors import one_line_errors
 
 
 def is_header_run(spec, report_dir: Path) -> bool:
@@ -29,19 +29,13 @@ def predict(cfg: dict) -> list[dict]:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="predict")
 def hydra_main(cfg: DictConfig) -> None:
-    try:
+    with one_line_errors():
         predict(OmegaConf.to_container(cfg, resolve=True))
-    except UserError as err:  # bad input: one line, exit 2, no traceback
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
 
 
 def main() -> None:
-    try:
+    with one_line_errors():
         check_group_choices(sys.argv[1:])
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
     hydra_main()
 
 

@@ -22,7 +22,7 @@ from src.core.atomic import write_json
 from src.core.cli_checks import CONF_DIR, check_group_choices
 from src.core.config_checks import check_backbone_kind, check_values, resolve
 from src.core.cpu_threads import apply_cpu_threads
-from src.core.errors import UserError
+from src.core.errors import one_line_errors
 from src.core.loggers import build_callbacks, build_loggers
 from src.core.override_checks import check_overrides
 from src.core.protocol_checks import check_seed_sweep
@@ -116,22 +116,16 @@ def optimized_metric(cfg: DictConfig, summary: dict) -> float | None:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")  # absolute: works under -m and in-process
 def hydra_main(cfg: DictConfig) -> float | None:
-    try:
+    with one_line_errors():
         return optimized_metric(cfg, train(cfg))
-    except UserError as err:  # bad input: one line, exit 2, no traceback
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
 
 
 def main() -> None:
-    try:
+    with one_line_errors():
         check_group_choices(sys.argv[1:])
         check_seed_sweep(sys.argv[1:])
         if not {"--help", "-h", "--hydra-help", "--info", "-i"} & set(sys.argv[1:]):
             check_overrides(sys.argv[1:])
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
     hydra_main()
 
 

@@ -1,4 +1,6 @@
-"""User-facing errors: one clear line, exit code 2, no traceback (see src/train.py)."""
+"""User-facing errors: one clear line, exit code 2, no traceback (`one_line_errors` in every entry point)."""
+import sys
+from contextlib import contextmanager
 
 
 class UserError(Exception):
@@ -10,3 +12,13 @@ class UserError(Exception):
 
 class BadVideoError(Exception):
     """A video that cannot be decoded (unreadable, zero frames, truncated). Skipped and counted, not fatal."""
+
+
+@contextmanager
+def one_line_errors():
+    """Every entry point's contract: bad input (UserError) is one `error:` line on stderr, exit 2, no traceback."""
+    try:
+        yield
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
