@@ -37,7 +37,7 @@ test-all: $(STAMP)  ## every test, the slow ones too
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check src data_tools tests benchmarks
 
-bench: $(STAMP)  ## the benchmarks in benchmarks/ (CPU, ~25 minutes; not part of `make test`)
+bench: $(STAMP)  ## the benchmarks in benchmarks/ (CPU, ~35 minutes, the 3-seed temporal table ~15 of them; not in `make test`)
 	$(PY) -m benchmarks.loader
 	$(PY) -m benchmarks.header_loader
 	$(PY) -m benchmarks.overhead
