@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytorch_lightning as pl
-import torch
 from omegaconf import OmegaConf
 
 from src.clip.artifacts import CHECKPOINT_FORMAT
@@ -25,6 +24,7 @@ from src.clip.models.classifier import ClipVideoClassifier
 from src.clip.models.layers.pooling import AttentionPooling
 from src.clip.models.methods.vita import ViTa
 from src.clip.module import ClipVideoModule
+from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -68,14 +68,8 @@ def read_run_config(run_dir: Path) -> dict:
 
 def read_checkpoint(path: Path) -> dict:
     """checkpoint.pth -> {"format", "state_dict", "meta"} (weights_only: never runs code)."""
-    if not Path(path).is_file():
-        raise UserError(f"{path}: no checkpoint; the run has not finished an epoch with validation — train it "
-                        "(again) or pick another run")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated / not a torch file
-        raise UserError(f"{path}: corrupt checkpoint ({type(err).__name__}); train the run again or pick another "
-                        "run") from err
+    payload = load_weights_only(path, if_missing="no checkpoint; the run has not finished an epoch with "
+                                "validation — train it (again) or pick another run")
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or "state_dict" not in payload:
         raise UserError(f"{path}: not a checkpoint.pth of this project (format {CHECKPOINT_FORMAT}); pick a run "
                         "folder written by python -m src.train")

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-import torch
 from omegaconf import OmegaConf
 
+from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
 from src.header.artifacts import CHECKPOINT_FORMAT
 from src.header.models.net import HeaderNet, build_header_net
@@ -54,14 +54,8 @@ def read_best_metrics(run_dir: Path) -> dict:
 
 def read_header_checkpoint(path: Path) -> dict:
     """checkpoints/best_epoch_<N>.pt -> {"format", "epoch", "state_dict", "metrics", "config"} (weights_only)."""
-    if not Path(path).is_file():
-        raise UserError(f"{path}: the checkpoint best_metrics.json points at is missing; train the run again or "
-                        "pick another run")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated / not a torch file
-        raise UserError(f"{path}: corrupt checkpoint ({type(err).__name__}); train the run again or pick another "
-                        "run") from err
+    payload = load_weights_only(path, if_missing="the checkpoint best_metrics.json points at is missing; train "
+                                "the run again or pick another run")
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or "state_dict" not in payload:
         raise UserError(f"{path}: not a Header Net checkpoint of this project (format {CHECKPOINT_FORMAT})")
     return payload

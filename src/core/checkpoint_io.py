@@ -1,0 +1,18 @@
+"""Reading a run's weights file, the same for both tasks: never runs code (weights_only), and a missing or
+unreadable file is one UserError naming it."""
+from pathlib import Path
+
+import torch
+
+from src.core.errors import UserError
+
+
+def load_weights_only(path: Path, *, if_missing: str):
+    """torch.load(path, weights_only=True) on CPU; `if_missing`: the sentence that says why it is absent."""
+    if not Path(path).is_file():
+        raise UserError(f"{path}: {if_missing}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated / not a torch file / a pickle that would run code
+        raise UserError(f"{path}: corrupt checkpoint ({type(err).__name__}); train the run again or pick another "
+                        "run") from err
