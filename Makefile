@@ -37,14 +37,14 @@ test-all: $(STAMP)  ## every test, the slow ones too
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check src data_tools tests benchmarks
 
-bench: $(STAMP)  ## the benchmarks in benchmarks/ (CPU, ~35 minutes, the 3-seed temporal table ~15 of them; not in `make test`)
+bench: $(STAMP)  ## the benchmarks in benchmarks/ (CPU, ~20 minutes; not in `make test`)
 	$(PY) -m benchmarks.loader
 	$(PY) -m benchmarks.header_loader
 	$(PY) -m benchmarks.overhead
 	$(PY) -m benchmarks.scaling
-	$(PY) -m benchmarks.cache --epochs 2
+	$(PY) -m benchmarks.cache --epochs 2 --uncached-epochs 1 --diff-clips 4 --override dataset.k_train=4 --override dataset.num_frames=4
 	$(PY) -m benchmarks.cache --task header --real-size
-	$(PY) -m benchmarks.temporal
+	$(PY) -m benchmarks.temporal --jobs 2
 
 clean:  ## remove generated data, runs and caches (keeps .venv)
 	rm -rf data/synthetic outputs multirun models report lightning_logs cache .pytest_cache

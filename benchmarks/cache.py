@@ -2,8 +2,10 @@
 
     python -m benchmarks.cache                       # demo set; tiny CLIP and a random-init ViT-B/16 (no download)
     python -m benchmarks.cache --backbones clip_tiny_deep --epochs 2
+    python -m benchmarks.cache --epochs 2 --uncached-epochs 1 --diff-clips 4 \
+        --override dataset.k_train=4 --override dataset.num_frames=4            # what `make bench` runs
     python -m benchmarks.cache --task header --backbones csn_tiny vmae_tiny   # task=header, finetune=frozen
-    python -m benchmarks.cache --task header --real-size   # VideoMAE-Base + CSN-50, random init, 24 clips 16x224²
+    python -m benchmarks.cache --task header --real-size   # VideoMAE-Base + CSN-50, random init, 16 clips 16x224²
 
 task=clip, each backbone: (1) a run with dataset.feature_cache=off, (2) building the cache
 (src/clip/feature_cache_tool.py, what data_tools/cache_features.py runs), (3) a run with
@@ -44,8 +46,9 @@ def run(overrides: list[str]) -> list[dict]:
     return json.loads((Path(cfg.run_dir) / "training_log.json").read_text())
 
 
-def logit_difference(overrides: list[str]) -> float:
-    """Max |logits from pixels - logits from cached features| over the validation videos."""
+def logit_difference(overrides: list[str], max_videos: int | None = None) -> float:
+    """Max |logits from pixels - logits from cached features| over the validation videos (the first
+    `max_videos`)."""
     from src.clip.data.dataset import collate_skip_bad
     from src.clip.feature_cache import FrameFeatureSource
     from src.clip.task import build
@@ -60,7 +63,7 @@ def logit_difference(overrides: list[str]) -> float:
     pixels, cached = split.pixels, CachedFeatureDataset(FeatureStore(Path(cfg.paths.cache_dir), split.namespace), split)
     worst = 0.0
     with torch.no_grad():
-        for i in range(len(pixels)):
+        for i in range(min(len(pixels), max_videos or len(pixels))):
             a, b = collate_skip_bad([pixels[i]]), collate_skip_bad([cached[i]])
             worst = max(worst, (model(a["video"]) - model.forward_features(b["features"])).abs().max().item())
     return worst
@@ -159,20 +162,24 @@ def main(argv: list[str] | None = None) -> dict:
                         help="default: clip_tiny_deep clip_b16 (clip), csn_tiny vmae_tiny (header)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default 3)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--uncached-epochs", type=int, default=None, help="epochs of the run without the cache "
+                        "(default: --epochs; each costs a full forward of every video)")
+    parser.add_argument("--diff-clips", type=int, default=None, help="validation videos the logit check runs "
+                        "through the whole net (default: all)")
+    parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="task=clip: a Hydra override for every run (e.g. dataset.num_frames=4); repeatable")
     header = parser.add_argument_group("task=header")
     header.add_argument("--real-size", action="store_true",
                         help=f"defaults for a real-size measurement: {REAL_SIZE}")
-    header.add_argument("--uncached-epochs", type=int, default=None, help="epochs of the run without the cache "
-                        "(default: --epochs; each costs a full forward of every clip)")
     header.add_argument("--clips", type=int, default=None, help="synthetic clips, split 3:1 into train/val")
     header.add_argument("--frames", type=int, default=None, help="frames per clip")
     header.add_argument("--size", type=int, default=None, help="clip side in pixels")
     header.add_argument("--batch-size", type=int, default=None)
-    header.add_argument("--diff-clips", type=int, default=None, help="val clips the logit check runs through the "
-                        "whole net (default: all)")
     args = parser.parse_args(argv)
     preset = REAL_SIZE if args.real_size else {"backbones": None, "epochs": 3, "uncached_epochs": None}
     args.epochs = args.epochs or preset["epochs"]
+    if args.task == "header" and args.override:
+        parser.error("--override: task=clip only (task=header takes --clips, --frames, --size, --batch-size)")
     if args.task == "header":
         size = {k: getattr(args, k) or preset.get(k) for k in ("clips", "frames", "size", "batch_size", "diff_clips")}
         uncached = args.uncached_epochs or preset["uncached_epochs"] or args.epochs
@@ -183,17 +190,22 @@ def main(argv: list[str] | None = None) -> dict:
     rows, results = [], {}
     for backbone in args.backbones:
         common = ["experiment=demo", f"backbone={backbone}", "backbone.pretrained=null", f"paths.root_dir={work}",
-                  f"trainer.max_epochs={args.epochs}", "~callbacks.early_stopping", "~callbacks.progress_bar",
-                  "task.test_after_fit=false", "dataset.num_workers=2"]
-        plain = run([*common, "dataset.feature_cache=off", f"run_id={backbone}-off"])
+                  "~callbacks.early_stopping", "~callbacks.progress_bar",
+                  "task.test_after_fit=false", "dataset.num_workers=2",
+                  # torch's default threads (every core): the frozen backbone is the work, the two workers barely
+                  # decode; `auto` would leave them a core each and halve ViT-B/16's speed on a 2-core machine.
+                  "trainer.cpu_threads=null", *args.override]
+        plain = run([*common, f"trainer.max_epochs={args.uncached_epochs or args.epochs}",
+                     "dataset.feature_cache=off", f"run_id={backbone}-off"])
         start = time.perf_counter()
         cache_features(OmegaConf.create(compose_config([*common, "dataset.feature_cache=write"])))
         build_s = time.perf_counter() - start
-        cached = run([*common, "dataset.feature_cache=read", f"run_id={backbone}-read"])
+        cached = run([*common, f"trainer.max_epochs={args.epochs}", "dataset.feature_cache=read",
+                      f"run_id={backbone}-read"])
         uncached_epoch = median([r["seconds"] for r in plain])
         first_cached = build_s + cached[0]["seconds"]
         later_cached = median([r["seconds"] for r in cached[1:]] or [cached[0]["seconds"]])
-        diff = logit_difference([*common, "dataset.feature_cache=read", f"run_id={backbone}-diff"])
+        diff = logit_difference([*common, "dataset.feature_cache=read", f"run_id={backbone}-diff"], args.diff_clips)
         results[backbone] = {"uncached_epoch_s": uncached_epoch, "cache_build_s": build_s,
                              "first_cached_epoch_s": first_cached, "later_cached_epoch_s": later_cached,
                              "speedup_later": uncached_epoch / later_cached, "max_abs_logit_diff": diff}

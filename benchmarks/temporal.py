@@ -1,6 +1,6 @@
 """Which CLIP methods model time: every method on the synthetic set's motion-only classes, one fixed budget.
 
-    python -m benchmarks.temporal                                   # the 7 default rows x 3 seeds (CPU: ~20 min quiet)
+    python -m benchmarks.temporal --jobs 2                          # all 10 rows x 3 seeds, 2 runs at a time
     python -m benchmarks.temporal --methods stt_attention vilt_attention vita_attention   # the pooling=attention rows
     python -m benchmarks.temporal --methods video_coop_mean vita --seeds 0 --override trainer.max_epochs=2
 
@@ -15,8 +15,9 @@ per tower, so every method's default layer schedule applies), 8 frames, batch 8,
 no VideoMix, no early stopping; train on 60% of each class's groups, evaluate the FINAL weights once on the other
 40% (held out by group; no best-epoch pick). Each row runs the real code path, `src.train.train(cfg)`.
 Rows: video_coop with mean pooling (the order-blind baseline) and with attention pooling (frames' mean + a learned
-query's temporal contrast, see src/clip/models/layers/pooling.py), dual_coop, stt, vidop, vilt, vita with their own pooling and layer schedules; on request
-(--methods) stt, vilt and vita with pooling=attention (dual_coop and vidop pool by attention already).
+query's temporal contrast, see src/clip/models/layers/pooling.py), dual_coop, stt, vidop, vilt, vita with their
+own pooling and layer schedules, and stt, vilt and vita with pooling=attention (dual_coop and vidop pool by
+attention already). --jobs N trains N runs side by side, each in its own process.
 Seeds (--seeds, default 0 1 2): each row is trained once per seed (`seed=` moves the initialisation, the batch
 order and which groups are held out; the synthetic videos stay the same). One accuracy on ~100 held-out videos
 has a standard error of ~5 points, so a single seed cannot rank close rows: the table reports mean ± std.
@@ -28,10 +29,11 @@ per epoch, and whether each row beats the baseline by more than 2 standard error
 import argparse
 import json
 import logging
-import statistics
+import multiprocessing
 import tempfile
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -39,7 +41,14 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from benchmarks.common import REPO, RESULTS_DIR, environment, print_table, save_results
-from src.clip.data.class_names import prompt_name
+from benchmarks.temporal_scores import (
+    PAIR_NAMES,
+    beats_baseline,
+    cross_pair_errors,
+    mean_std,
+    pair_accuracy,
+    summarise,
+)
 from src.core import run_naming  # noqa: F401  (registers the run_tag resolver used by conf/task/clip.yaml)
 from src.core.atomic import write_text
 from src.synthetic import ucf_layout
@@ -60,11 +69,8 @@ VARIANTS = {
     "vilt_attention": ["method=vilt", "method.pooling=attention"],
     "vita_attention": ["method=vita", "method.pooling=attention"],
 }
-DEFAULT_ROWS = ["video_coop_mean", "video_coop_attention", "dual_coop", "stt", "vidop", "vilt", "vita"]
+DEFAULT_ROWS = list(VARIANTS)
 DEFAULT_SEEDS = [0, 1, 2]
-BASELINE = "video_coop_mean"
-Z_MIN = 2.0   # "beats the baseline": more than 2 standard errors above it (see _beats_baseline)
-PAIR_NAMES = {pair: "/".join(prompt_name(c).split()[-1] for c in pair) for pair in MOTION_PAIRS}   # "left/right"
 # Lightning's notes that do not concern this benchmark (few loader workers, frozen CLIP in eval mode, …).
 QUIET = (r".*(does not have many workers|module\(s\) in eval mode|isinstance\(treespec, LeafSpec\)|log_every_n_steps"
          r"|exists and is not empty).*")
@@ -97,24 +103,6 @@ def prepare_data(dataset: dict) -> int:
     return len(lines)
 
 
-def pair_accuracy(results: dict, pair: tuple[str, str]) -> float:
-    """Fraction of the pair's held-out videos predicted as their own class (4-way prediction)."""
-    names = results["class_names"]
-    rows = [names.index(prompt_name(c)) for c in pair]
-    matrix = results["confusion_matrix"]                        # (C, C): row = true class, column = predicted
-    total = sum(sum(matrix[r]) for r in rows)
-    assert total > 0, f"no held-out videos of {pair}: the hold-out has too few groups"
-    return sum(matrix[r][r] for r in rows) / total
-
-
-def cross_pair_errors(results: dict) -> float:
-    """Fraction of held-out videos predicted as a class of the OTHER pair (appearance errors, not order ones)."""
-    names, matrix = results["class_names"], results["confusion_matrix"]
-    pair_of = {names.index(prompt_name(c)): i for i, pair in enumerate(MOTION_PAIRS) for c in pair}
-    wrong = sum(matrix[t][p] for t in pair_of for p in pair_of if pair_of[t] != pair_of[p])
-    return wrong / sum(map(sum, matrix))
-
-
 def run_variant(name: str, overrides: list[str], runs_dir: Path, seed: int) -> dict:
     """Train one row with one seed through src.train.train and read its held-out figures back from the run folder."""
     cfg = compose_run([*VARIANTS[name], *overrides, f"seed={seed}", f"run_id={name}_seed{seed}"], runs_dir)
@@ -135,6 +123,14 @@ def run_variant(name: str, overrides: list[str], runs_dir: Path, seed: int) -> d
     return row
 
 
+def _pool_run(run: tuple) -> dict:
+    """run_variant(*run) in a pool process, as quiet as the parent."""
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=QUIET)
+        return run_variant(*run)
+
+
 def run_all(args: argparse.Namespace) -> dict:
     """Prepare the data once, train every requested row, collect the figures."""
     with tempfile.TemporaryDirectory(prefix="temporal_bench_") as tmp, warnings.catch_warnings():
@@ -144,32 +140,20 @@ def run_all(args: argparse.Namespace) -> dict:
         start = time.perf_counter()
         num_videos = prepare_data(OmegaConf.to_container(budget.dataset, resolve=True))
         data_seconds = time.perf_counter() - start
-        runs = [run_variant(name, args.override, runs_dir, seed) for name in args.methods for seed in args.seeds]
+        # trainer.cpu_threads first: an --override of it wins. Every run is seeded, so its figures do not depend
+        # on which process runs it or beside what.
+        overrides = [f"trainer.cpu_threads={args.threads or 'null'}", *args.override]
+        todo = [(name, overrides, runs_dir, seed) for name in args.methods for seed in args.seeds]
+        if args.jobs == 1:
+            runs = [run_variant(*run) for run in todo]
+        else:  # spawned: each pool process a fresh interpreter (no inherited torch threads or Hydra state)
+            with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                runs = list(pool.map(_pool_run, todo))
     rows = summarise(runs)
     return {"settings": {**_settings(budget, num_videos, args.override), "seeds": list(args.seeds),
-                         "threads": torch.get_num_threads()},
+                         "threads": args.threads, "jobs": args.jobs},
             "data_seconds": data_seconds, "total_seconds": time.perf_counter() - start, "rows": rows, "runs": runs,
-            "beats_baseline": _beats_baseline(rows), "environment": environment(torch.device("cpu"))}
-
-
-def summarise(runs: list[dict]) -> list[dict]:
-    """Runs (one per row and seed) -> one row per method: mean and std over its seeds (std 0 for one seed).
-
-    `pair_mean` is the mean of the two pair accuracies (the goal's measure); `overall` and `held_out_videos`
-    (summed over the seeds) feed _beats_baseline.
-    """
-    keys = [*PAIR_NAMES.values(), "pair_mean", "overall", "cross_pair_errors", "train_seconds"]
-    rows = []
-    for name in dict.fromkeys(run["method"] for run in runs):
-        own = [run for run in runs if run["method"] == name]
-        values = {key: [run[key] if key != "pair_mean" else statistics.fmean(run[p] for p in PAIR_NAMES.values())
-                        for run in own] for key in keys}
-        rows.append({"method": name, "method_name": own[0]["method_name"], "pooling": own[0]["pooling"],
-                     "seeds": [run["seed"] for run in own],
-                     "held_out_videos": sum(run["held_out_videos"] for run in own),
-                     **{key: statistics.fmean(v) for key, v in values.items()},
-                     **{f"{key}_std": statistics.pstdev(v) for key, v in values.items()}})
-    return rows
+            "beats_baseline": beats_baseline(rows), "environment": environment(torch.device("cpu"))}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -184,7 +168,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="a Hydra override applied to every row (e.g. trainer.max_epochs=2); repeatable")
     # One thread: on a shared 2-core machine torch's default pool oversubscribes the cores, and every small
     # matmul of the tiny CLIP then waits on the others' jobs (measured: a (1088, 96) linear 1.3 ms -> 33 ms).
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0 = torch's default)")
+    parser.add_argument("--threads", type=_count, default=1, help="torch intra-op threads per run "
+                        "(trainer.cpu_threads; 0 = torch's default)")
+    # A run at one thread keeps one core busy: on a 2-core machine two runs side by side take ~half the time.
+    parser.add_argument("--jobs", type=_count, default=1, help="runs at a time, each in its own process")
     parser.add_argument("--runs-dir", type=Path, default=None,
                         help="keep the run folders here (default: a temporary folder, deleted at the end)")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR, help="where temporal.json goes")
@@ -193,25 +180,24 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> dict:
     args = _parser().parse_args(argv)
-    threads = torch.get_num_threads()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    try:
-        results = run_all(args)
-    finally:
-        torch.set_num_threads(threads)
+    if args.jobs < 1:
+        _parser().error("--jobs: at least 1")
+    results = run_all(args)
     rows, pairs = results["rows"], [PAIR_NAMES[pair] for pair in MOTION_PAIRS]
     seeds = " ".join(map(str, results["settings"]["seeds"]))
     print_table(f"held-out accuracy, mean±std over seeds {seeds} (chance inside a pair: 0.5)",
                 ["method", "left/right", "grow/shrink", "pair mean", "x-pair", "s/run"],
-                [[r["method"], *(_mean_std(r, key) for key in [*pairs, "pair_mean", "cross_pair_errors"]),
+                [[r["method"], *(mean_std(r, key) for key in [*pairs, "pair_mean", "cross_pair_errors"]),
                   r["train_seconds"]] for r in rows])
     save_results("temporal", results, args.out_dir)
     return results
 
 
-def _mean_std(row: dict, key: str) -> str:
-    return f"{row[key]:.2f}±{row[key + '_std']:.2f}"          # compact: the table fits 80 columns
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: a count, 0 or more")
+    return value
 
 
 def _settings(cfg: DictConfig, num_videos: int, overrides: list[str]) -> dict:
@@ -219,25 +205,6 @@ def _settings(cfg: DictConfig, num_videos: int, overrides: list[str]) -> dict:
             "epochs": cfg.trainer.max_epochs, "lr": cfg.optimizer.lr, "batch_size": cfg.dataset.batch_size,
             "frames": cfg.dataset.num_frames, "val_fraction": cfg.dataset.val_fraction,
             "videos": num_videos, "synthetic": OmegaConf.to_container(cfg.dataset.synthetic, resolve=True)}
-
-
-def _beats_baseline(rows: list[dict]) -> dict:
-    """Row -> whether its overall held-out accuracy beats the order-blind baseline's by more than the noise.
-
-    With ~100 held-out videos one accuracy has a standard error of ~5 points, so "higher" is not enough: a row
-    beats the baseline when the difference exceeds Z_MIN standard errors of a difference of two proportions
-    (for a row over several seeds: its mean accuracy over all the seeds' held-out videos together).
-    """
-    base = next((r for r in rows if r["method"] == BASELINE), None)
-    if base is None:
-        return {}
-    out = {}
-    for row in rows:
-        if row is base:
-            continue
-        variance = sum(r["overall"] * (1 - r["overall"]) / r["held_out_videos"] for r in (row, base))
-        out[row["method"]] = row["overall"] - base["overall"] > Z_MIN * max(variance, 1e-12) ** 0.5
-    return out
 
 
 if __name__ == "__main__":

@@ -1,65 +1,15 @@
-"""The five prompt methods on a tiny random-init CLIP: what learns, what stays frozen, and each method's fix."""
-import json
-
-import open_clip
+"""The five prompt methods on a tiny random-init CLIP: what learns, what stays frozen, and each method's fix
+(dual_coop and vita here; stt and vidop in their own files)."""
 import pytest
 import torch
 import torch.nn.functional as F
 
 from src.clip.models.layers.frame_summary import FrameSummary
 from src.clip.models.layers.layer_schedule import resolve_layers
-from src.clip.models.layers.prompted_text import PromptedTextEncoder
-from src.clip.models.layers.tower_runner import LayerTokens
-from src.clip.models.methods import vidop as vidop_module
-from src.clip.models.methods.dual_coop import DualCoOp
-from src.clip.models.methods.stt import STT
 from src.clip.models.methods.video_coop import VideoCoOp
-from src.clip.models.methods.vidop import ViDOP, transport_scores
-from src.clip.models.methods.vilt import ViLT
-from src.clip.models.methods.vita import ViTa
 from src.core.errors import UserError
+from tests.clip.tiny_methods import CLASSES, LEARNED, METHODS, T, build, make_clip, method_cfg, videos
 from tests.composed import section
-
-METHODS = {"dual_coop": DualCoOp, "stt": STT, "vidop": ViDOP, "vilt": ViLT, "vita": ViTa}
-# What METHODS.md lists as learned, by top-level attribute (stt/vilt/vita pool by `mean`: no parameters).
-LEARNED = {
-    "dual_coop": {"text_encoder", "pooling", "visual_prompts"},
-    "stt": {"text_encoder", "video_prompter", "summary_readout", "summary_to_text"},
-    "vidop": {"pooling", "visual_prompts", "video_map"},
-    "vilt": {"text_encoder", "visual_prompts", "text_deep", "vision_deep", "text_to_vision", "vision_to_text"},
-    "vita": {"text_encoder", "video_prompter", "summary_readout"},
-}
-# clip_tiny has 2 layers per tower and width 64: the YAML defaults name layers 0–9 and 12 heads.
-TINY = {"summary_heads": 2, "summary_to_text_layers": [0, 1], "text_to_vision_layers": [0],
-        "vision_to_text_layers": [1], "class_chunk_size": None, "grad_checkpointing": False, "ctx_len": 4,
-        "ctx_len_video": 4}
-CLASSES = ["run", "apply eye makeup", "jump"]
-T = 2
-
-
-def make_clip(**model_overrides) -> tuple[torch.nn.Module, object]:
-    cfg = section("backbone", ["backbone=clip_tiny"])["model_cfg"]
-    for tower, values in model_overrides.items():
-        cfg[tower] = {**cfg[tower], **values}
-    torch.manual_seed(0)
-    clip = open_clip.model.CLIP(**cfg).eval()
-    for p in clip.parameters():
-        p.requires_grad_(False)
-    return clip, open_clip.SimpleTokenizer(context_length=cfg["text_cfg"]["context_length"])
-
-
-def method_cfg(name: str, **overrides) -> dict:
-    return {**section("method", [f"method={name}"]), **TINY, **overrides}
-
-
-def build(name: str, clip_tok=None, classes=CLASSES, num_frames=T, seed=0, **overrides):
-    clip, tok = clip_tok or make_clip()
-    torch.manual_seed(seed)
-    return METHODS[name](clip, tok, classes, method_cfg(name, **overrides), num_frames)
-
-
-def videos(b=2, v=1, t=T, seed=1) -> torch.Tensor:
-    return torch.randn(b, v, t, 3, 32, 32, generator=torch.Generator().manual_seed(seed))   # (B, V, T, 3, H, W)
 
 
 # ---- every method ------------------------------------------------------------------------------------------
@@ -245,112 +195,3 @@ def test_vita_checks_the_frame_count():
     model = build("vita", num_frames=3)
     with pytest.raises(UserError, match="dataset.num_frames"):
         model(videos(t=2))
-
-
-# ---- stt ---------------------------------------------------------------------------------------------------
-def test_stt_each_class_pools_at_its_own_eos_for_many_clips():
-    clip_tok = make_clip()
-    classes = ["run", "apply eye makeup on the face", "jump rope"]   # different prompt lengths -> EOS positions
-    model = build("stt", clip_tok, classes=classes).eval()
-    eos = model.text_encoder.eos_positions
-    assert len(set(eos.tolist())) == 3
-    record = {}
-    with torch.no_grad():
-        model.encode_frames(videos(b=3)[:, 0], record=record)       # B·V = 3 clips
-        features = model.video_text_features(record)                # (3, C, E)
-        tokens = model.summary_tokens(record)                        # (3, S, D)
-    for c, name in enumerate(classes):                               # reference: one class, one clip at a time
-        single = PromptedTextEncoder(clip_tok[0], clip_tok[1], [name], ctx_len=4, ctx_init=None, ctx_std=0.02,
-                                     class_wise=False, class_token_position="end")
-        single.ctx.data.copy_(model.text_encoder.ctx.data)
-        for n in range(3):
-            def hook(layer, _x, n=n):
-                slot = model.text_layers.index(layer) if layer in model.text_layers else None
-                return None if slot is None else LayerTokens(ephemeral=tokens[n:n + 1, slot:slot + 1])
-            with torch.no_grad():
-                expected = F.normalize(single(hook=hook), dim=-1)[0]
-            torch.testing.assert_close(features[n, c], expected, atol=1e-5, rtol=0)
-    torch.testing.assert_close(features.norm(dim=-1), torch.ones(3, 3))
-
-
-def test_stt_class_chunks_and_checkpointing_match_one_pass():
-    clip_tok = make_clip()
-    whole = build("stt", clip_tok, class_chunk_size=None, grad_checkpointing=False)
-    chunked = build("stt", clip_tok, class_chunk_size=2, grad_checkpointing=True)
-    chunked.load_state_dict(whole.state_dict())
-    video = videos(b=2, v=2)
-    grads = []
-    for model in (whole, chunked):
-        model.train()
-        logits = model(video)
-        logits.pow(2).sum().backward()
-        grads.append((logits.detach(), model.text_encoder.ctx.grad.clone(),
-                      model.summary_to_text["0"].weight.grad.clone()))
-    torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-5, rtol=0)
-    torch.testing.assert_close(grads[0][1], grads[1][1], atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(grads[0][2], grads[1][2], atol=1e-5, rtol=1e-4)
-
-
-# ---- vidop -------------------------------------------------------------------------------------------------
-def test_vidop_uses_the_same_text_features_in_train_and_eval(monkeypatch):
-    model = build("vidop")
-    def no_more_encoding(*_a, **_k):
-        raise AssertionError("descriptors must be encoded once, at construction")
-    monkeypatch.setattr(vidop_module, "encode_sentences", no_more_encoding)
-    video = videos()
-    with torch.no_grad():
-        train_text, train_logits = model.train().class_text_features(), model(video)
-        eval_text, eval_logits = model.eval().class_text_features(), model(video)
-    assert torch.equal(train_text, eval_text)
-    assert torch.equal(train_logits, eval_logits)
-
-
-def test_vidop_transport_plan_has_the_marginals_and_no_gradient():
-    g = torch.Generator().manual_seed(0)
-    frames = F.normalize(torch.randn(2, 4, 8, generator=g), dim=-1).requires_grad_()
-    descriptors = F.normalize(torch.randn(3, 5, 8, generator=g), dim=-1)
-    mask = torch.tensor([[True] * 5, [True, True, False, False, False], [True] * 3 + [False] * 2])
-    scores, plan = transport_scores(frames, descriptors, mask, eps=0.1, iters=500)
-    assert not plan.requires_grad and scores.requires_grad
-    torch.testing.assert_close(plan.sum(-1), torch.full((2, 3, 4), 0.25), atol=1e-5, rtol=0)
-    for c, valid in enumerate(mask.sum(-1).tolist()):
-        column_sums = plan[:, c].sum(-2)[:, :valid]                                      # (N, valid)
-        torch.testing.assert_close(column_sums, torch.full((2, valid), 1 / valid), atol=1e-5, rtol=0)
-        assert (plan[:, c, :, valid:] == 0).all()
-    sim = torch.einsum("nte,cme->nctm", frames, descriptors)
-    torch.testing.assert_close(scores, (plan * sim).sum((-1, -2)))
-
-
-@pytest.mark.parametrize("agg", ["mean", "max", "ot"])
-def test_vidop_descriptors_file_adds_sentences(tmp_path, agg):
-    file = tmp_path / "descriptors.json"
-    file.write_text(json.dumps({"Run": ["legs move fast", "a runner on a track"],      # folder-name style keys
-                                "apply_eye_makeup": ["a brush"], "jump": ["feet leave the ground"],
-                                "NotInTheDataset": ["ignored"]}))
-    model = build("vidop", descriptors_file=str(file), descriptor_agg=agg).eval()
-    assert model.descriptor_mask.sum(-1).tolist() == [3, 2, 2]       # template + the file's sentences
-    with torch.no_grad():
-        logits = model(videos())
-    assert torch.isfinite(logits).all() and logits.shape == (2, 3)
-
-
-def test_vidop_descriptor_errors_name_the_file_and_class(tmp_path):
-    with pytest.raises(UserError, match="missing.json does not exist"):
-        build("vidop", descriptors_file=str(tmp_path / "missing.json"))
-    file = tmp_path / "partial.json"
-    file.write_text(json.dumps({"run": ["legs"], "jump": ["feet"]}))
-    with pytest.raises(UserError, match="partial.json: no descriptors for class 'apply eye makeup'"):
-        build("vidop", descriptors_file=str(file))
-
-
-@pytest.mark.parametrize("agg", ["mean", "max"])
-def test_vidop_scores_aggregate_the_similarity_to_each_descriptor(agg):
-    model = build("vidop", descriptor_templates=["a video of {}.", "a photo of {}."], descriptor_agg=agg).eval()
-    video = videos()
-    with torch.no_grad():
-        logits = model(video)
-        frames = F.normalize(model.encode_frames(video[:, 0]), dim=-1)          # (N, T, E)
-        pooled = F.normalize(model.video_map(model.pooling(frames)), dim=-1)     # (N, E)
-        sim = torch.einsum("ne,cme->ncm", pooled, model.descriptor_features)      # (N, C, 2)
-    expected = sim.mean(-1) if agg == "mean" else sim.amax(-1)
-    torch.testing.assert_close(logits, model.current_logit_scale() * expected, atol=1e-5, rtol=0)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from benchmarks import temporal
+from benchmarks import temporal, temporal_scores
 from src.synthetic.datasets import MOTION_PAIRS
 
 MOTION_PROMPTS = ["moving left", "moving right", "growing", "shrinking"]
@@ -19,15 +19,21 @@ def test_pair_accuracy_counts_only_the_pairs_own_rows():
               [0, 1, 4, 0],      # growing: 4 of 5 (one called "moving right": a cross-pair error)
               [0, 0, 5, 0]]      # shrinking: 0 of 5
     results = {"class_names": names, "confusion_matrix": matrix}
-    assert temporal.pair_accuracy(results, ("MovingLeft", "MovingRight")) == pytest.approx(5 / 8)
-    assert temporal.pair_accuracy(results, ("Growing", "Shrinking")) == pytest.approx(4 / 10)
-    assert temporal.cross_pair_errors(results) == pytest.approx(1 / 18)   # only growing -> "moving right"
+    assert temporal_scores.pair_accuracy(results, ("MovingLeft", "MovingRight")) == pytest.approx(5 / 8)
+    assert temporal_scores.pair_accuracy(results, ("Growing", "Shrinking")) == pytest.approx(4 / 10)
+    assert temporal_scores.cross_pair_errors(results) == pytest.approx(1 / 18)   # only growing -> "moving right"
 
 
 def test_tiny_run_writes_one_row_per_method(tmp_path):
+    """Two runs side by side (--jobs 2, spawned processes: what `make bench` runs), then vita again alone: a
+    run's figures do not depend on where it ran."""
     overrides = [item for o in TINY for item in ("--override", o.format(root=tmp_path))]
-    results = temporal.main(["--methods", "video_coop_mean", "vita", "--seeds", "0", *overrides,
+    results = temporal.main(["--methods", "video_coop_mean", "vita", "--seeds", "0", "--jobs", "2", *overrides,
                              "--out-dir", str(tmp_path)])
+    alone = temporal.main(["--methods", "vita", "--seeds", "0", *overrides, "--out-dir", str(tmp_path / "alone")])
+    same = ["left/right", "growing/shrinking", "overall", "per_class_accuracy", "train_loss_per_epoch"]
+    assert {k: alone["runs"][0][k] for k in same} == {k: results["runs"][1][k] for k in same}
+    assert (results["settings"]["jobs"], alone["settings"]["jobs"]) == (2, 1)
 
     written = json.loads((tmp_path / "temporal.json").read_text())
     assert written == json.loads(json.dumps(results))
@@ -76,7 +82,7 @@ def test_summarise_gives_mean_and_spread_over_seeds():
                 "cross_pair_errors": 0.0, "train_seconds": 2.0, "held_out_videos": 96}
 
     runs = [run("a", 0, 0.5, 1.0), run("b", 0, 0.9, 0.9), run("a", 1, 0.7, 1.0), run("a", 2, 0.9, 1.0)]
-    a, b = temporal.summarise(runs)
+    a, b = temporal_scores.summarise(runs)
     assert (a["method"], a["seeds"], a["held_out_videos"]) == ("a", [0, 1, 2], 288)
     assert a["left/right"] == pytest.approx(0.7) and a["growing/shrinking"] == pytest.approx(1.0)
     assert a["left/right_std"] == pytest.approx((0.08 / 3) ** 0.5)          # population std of 0.5, 0.7, 0.9
@@ -88,5 +94,5 @@ def test_beats_baseline_needs_more_than_the_noise():
     rows = [{"method": "video_coop_mean", "overall": 0.43, "held_out_videos": 96},
             {"method": "vita", "overall": 0.45, "held_out_videos": 96},          # 0.3 standard errors above
             {"method": "video_coop_attention", "overall": 0.90, "held_out_videos": 96}]   # ~8 above
-    assert temporal._beats_baseline(rows) == {"vita": False, "video_coop_attention": True}
-    assert temporal._beats_baseline(rows[1:]) == {}   # no baseline row, nothing to compare with
+    assert temporal_scores.beats_baseline(rows) == {"vita": False, "video_coop_attention": True}
+    assert temporal_scores.beats_baseline(rows[1:]) == {}   # no baseline row, nothing to compare with

@@ -85,10 +85,13 @@ class STT(ViTa):
         Sequence row n·c + k is (clip n, class k): the ephemeral token of row n·c + k is clip n's, and its EOS
         is class k's own (the original took EOS positions from another class when B·V > 1).
         """
-        clip = self.clip
+        clip, length = self.clip, self.text_encoder.num_tokens
         n, c = tokens.shape[0], prompts.shape[0]
-        x = prompts.unsqueeze(0).expand(n, -1, -1, -1).flatten(0, 1)                # (N·c, L, D)
-        x = x + clip.positional_embedding.to(x.dtype)
+        # Only up to the last EOS (as PromptedText.forward): under the causal mask the padding after it reaches no
+        # EOS output, and the summary token is an extra key that every row sees wherever the sequence ends.
+        x = prompts[:, :length].unsqueeze(0).expand(n, -1, -1, -1).flatten(0, 1)   # (N·c, L', D)
+        x = x + clip.positional_embedding[:length].to(x.dtype)
+        mask = None if clip.attn_mask is None else clip.attn_mask[:length, :length]
         slot = {layer: j for j, layer in enumerate(self.text_layers)}
 
         def hook(layer: int, _x: Tensor) -> LayerTokens | None:
@@ -97,7 +100,7 @@ class STT(ViTa):
             own = tokens[:, slot[layer]].repeat_interleave(c, dim=0)                  # (N·c, D): clip n's token
             return LayerTokens(ephemeral=own[:, None])                                # (N·c, 1, D)
 
-        x = run_blocks(clip.transformer.resblocks, x, clip.attn_mask, hook)        # (N·c, L, D)
+        x = run_blocks(clip.transformer.resblocks, x, mask, hook)                  # (N·c, L', D)
         rows = torch.arange(n * c, device=x.device)
         pooled = clip.ln_final(x[rows, eos.repeat(n)])                               # (N·c, D)
         projection = clip.text_projection
