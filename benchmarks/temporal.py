@@ -182,7 +182,11 @@ def main(argv: list[str] | None = None) -> dict:
     args = _parser().parse_args(argv)
     if args.jobs < 1:
         _parser().error("--jobs: at least 1")
-    results = run_all(args)
+    threads = torch.get_num_threads()
+    try:
+        results = run_all(args)
+    finally:  # with --jobs 1 the runs set this process's threads (trainer.cpu_threads): give the caller its own back
+        torch.set_num_threads(threads)
     rows, pairs = results["rows"], [PAIR_NAMES[pair] for pair in MOTION_PAIRS]
     seeds = " ".join(map(str, results["settings"]["seeds"]))
     print_table(f"held-out accuracy, mean±std over seeds {seeds} (chance inside a pair: 0.5)",
