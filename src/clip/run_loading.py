@@ -26,6 +26,7 @@ from src.clip.models.methods.vita import ViTa
 from src.clip.module import ClipVideoModule
 from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
+from src.core.run_folder import find_run_folder
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +42,7 @@ class ClipRun(NamedTuple):
 
 def resolve_run_dir(spec: str, models_dir: Path) -> Path:
     """"method/dataset/run_id" under `models_dir`, or a run folder path -> the run folder (config.json inside)."""
-    for candidate in (Path(spec), Path(models_dir) / spec):
-        if candidate.is_dir() and (candidate / "config.json").is_file():
-            return candidate
-    for candidate in (Path(spec), Path(models_dir) / spec):
-        if candidate.is_dir():
-            raise UserError(f"run={spec}: {candidate} is not a task=clip run folder (no config.json); give "
-                            f"'method/dataset/run_id' of a finished run under {models_dir} or its folder path")
-    raise UserError(f"run={spec}: found neither the folder {spec} nor {Path(models_dir) / spec}; give "
-                    f"'method/dataset/run_id' of a finished run (see {models_dir}) or a run folder path")
+    return find_run_folder(spec, models_dir, ("config.json",), "task=clip", "'method/dataset/run_id'")
 
 
 def read_run_config(run_dir: Path) -> dict:

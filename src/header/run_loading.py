@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
+from src.core.run_folder import find_run_folder
 from src.header.artifacts import CHECKPOINT_FORMAT
 from src.header.models.net import HeaderNet, build_header_net
 
@@ -30,15 +31,7 @@ class HeaderRun(NamedTuple):
 
 def resolve_header_run_dir(spec: str, report_dir: Path) -> Path:
     """A run name under `report_dir`, or a run folder path -> the run folder (best_metrics.json inside)."""
-    for candidate in (Path(spec), Path(report_dir) / spec):
-        if candidate.is_dir() and (candidate / "best_metrics.json").is_file() and (candidate / "config.yaml").is_file():
-            return candidate
-    for candidate in (Path(spec), Path(report_dir) / spec):
-        if candidate.is_dir():
-            raise UserError(f"run={spec}: {candidate} is not a task=header run folder (needs config.yaml and "
-                            f"best_metrics.json); give a finished run's name under {report_dir} or its folder path")
-    raise UserError(f"run={spec}: found neither the folder {spec} nor {Path(report_dir) / spec}; give a finished "
-                    f"task=header run's name (see {report_dir}) or its folder path")
+    return find_run_folder(spec, report_dir, ("config.yaml", "best_metrics.json"), "task=header", "the name")
 
 
 def read_best_metrics(run_dir: Path) -> dict:
