@@ -1,4 +1,4 @@
-"""The task=clip run folder: models/{method}/{dataset}/{run_id}/ with the four files of DESIGN.md.
+"""The task=clip run folder: models/{method}/{dataset}/{run_id}/ (the original scripts' four files + extras):
 
 - config.json               the full resolved config
 - training_log.json         one record per epoch (epoch, train loss/acc, val loss/top1/top5, lr, seconds)

@@ -1,4 +1,4 @@
-"""The task=header run folder, `report/header_experiments/<run_name>/`, as DESIGN.md lists it:
+"""The task=header run folder, `report/header_experiments/<run_name>/`:
 
 - config.yaml                  the full resolved config
 - metrics_epoch.csv            one row per validated epoch (EPOCH_COLUMNS)

@@ -4,7 +4,7 @@
     python -m data_tools.make_synthetic action --root data/synthetic/ucf_synth --seed 0 --groups 7
     python -m data_tools.make_synthetic header --root data/synthetic/header --seed 0 --num_clips 64
 
-Action set (see data_tools/synthetic/action_clips.py for the classes, CLASS_GROUPS for appearance vs motion):
+Action set (see src/synthetic/action_clips.py for the classes, CLASS_GROUPS for appearance vs motion):
 `<root>/<Class>/v_<Class>_gXX_cYY.{avi,mp4}` (MPEG-4 Part 2 .avi and H.264 .mp4 alternate) and
 `<root>/ucfTrainTestlist/` with classInd.txt, trainlist0{1,2,3}.txt, testlist0{1,2,3}.txt.
 Header set: `<root>/clips/*.npy` (T, H, W, 3) uint8 and `<root>/all_clips.csv` (path,label,video_id,half,frame).

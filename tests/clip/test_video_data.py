@@ -1,6 +1,6 @@
 """The task=clip data path: frame sampling, PyAV decoding, transforms, the dataset, collate and the datamodule.
 
-The videos carry their frame index in their pixels (tests/video_helpers.py), so a test can check that the
+The videos carry their frame index in their pixels (tests/clip/video_helpers.py), so a test can check that the
 frames that come out are the frames that were asked for.
 """
 import logging

@@ -10,7 +10,7 @@ from src.clip.models.methods.vita import ViTa
 from tests.composed import section
 
 METHODS = {"dual_coop": DualCoOp, "stt": STT, "vidop": ViDOP, "vilt": ViLT, "vita": ViTa}
-# What METHODS.md lists as learned, by top-level attribute (stt/vilt/vita pool by `mean`: no parameters).
+# What each method learns, by top-level attribute (stt/vilt/vita pool by `mean`: no parameters).
 LEARNED = {
     "dual_coop": {"text_encoder", "pooling", "visual_prompts"},
     "stt": {"text_encoder", "video_prompter", "summary_readout", "summary_to_text"},

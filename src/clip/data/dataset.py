@@ -27,7 +27,7 @@ class VideoClipDataset(Dataset):
         self.transform = transform
         self.train = train
         self.seed = seed
-        # Draws keyed on (seed, epoch, index): the same in every worker and after a resume (src/core/item_seeding).
+        # Draws keyed on (seed, epoch, index): the same in every worker and after a resume (src/core/item_seeding.py).
         self.seeds = ItemSeeds(seed)
         self._warned: set[str] = set()
 

@@ -28,7 +28,7 @@ class STT(ViTa):
     text_features_depend_on_video = True
 
     def __init__(self, clip, tokenizer, class_names: list[str], method: dict, num_frames: int):
-        vita_cfg = {**method, "discriminative_conditioning": True}          # always on in stt (METHODS.md)
+        vita_cfg = {**method, "discriminative_conditioning": True}          # always on in stt (its paper's design)
         super().__init__(clip, tokenizer, class_names, vita_cfg, num_frames)
         depth = min(len(clip.transformer.resblocks), len(clip.visual.transformer.resblocks))
         self.text_layers = resolve_layers("summary_to_text_layers", method["summary_to_text_layers"], depth)
