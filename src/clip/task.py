@@ -1,4 +1,5 @@
-"""task=clip builder: cfg -> VideoDataModule + ClipVideoModule + the run-folder writer."""
+"""task=clip: its Task (what the entry points call) and the training builder: cfg -> VideoDataModule +
+ClipVideoModule + the run-folder writer."""
 import logging
 from pathlib import Path
 
@@ -6,12 +7,19 @@ from omegaconf import DictConfig, OmegaConf
 
 from src.clip.artifacts import ClipRunArtifacts, load_checkpoint, run_summary
 from src.clip.base_to_novel import evaluate_base_and_novel
+from src.clip.data.check import check_clip_dataset
 from src.clip.data.datamodule import VideoDataModule
+from src.clip.eval_run import evaluate as evaluate_clip
 from src.clip.feature_cache import caching_plan, frame_feature_caching
 from src.clip.models.backbone import require_clip_backbone
 from src.clip.module import ClipVideoModule
+from src.clip.prediction import predict_clip
+from src.core.dataset_report import DatasetReport
 from src.core.errors import UserError
+from src.core.manifest import present_files
 from src.core.parts import TaskParts
+from src.core.prediction_io import VIDEO_SUFFIXES, find_inputs
+from src.core.task import Task
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +87,36 @@ def continue_from(module: ClipVideoModule, path: Path) -> None:
         log.info("  (class-specific parts matched by class name: %d of %d classes loaded, %d re-initialised)",
                  len(report["matched_classes"]), len(module.hparams.class_names),
                  len(report["reinitialised_classes"]))
+
+
+# What a finished task=clip run folder holds, by role (run.json's `files`; only those present are listed).
+RUN_FILES = {"config": "config.json", "best_weights": "checkpoint.pth", "last_checkpoint": "last.ckpt",
+             "lightning_best": "best.ckpt", "training_log": "training_log.json",
+             "validation_results": "validation_results.json", "test_results": "test_results.json",
+             "metrics": "logs/metrics.csv", "status": "status.json", "eval": "eval"}
+
+
+class ClipTask(Task):
+    name = "clip"
+
+    def build(self, cfg: DictConfig) -> TaskParts:
+        return build(cfg)
+
+    def evaluate(self, cfg: DictConfig, overrides: list[str]) -> dict:
+        return evaluate_clip(cfg, overrides)
+
+    def predict(self, cfg: dict) -> list[dict]:
+        return predict_clip(cfg, find_inputs(cfg["inputs"], VIDEO_SUFFIXES), Path(cfg["output"]))
+
+    def check_dataset(self, dataset: dict, check: dict) -> DatasetReport:
+        return check_clip_dataset(dataset, check)
+
+    def run_files(self, run_dir: Path) -> dict:
+        return present_files(run_dir, RUN_FILES)
+
+    def describe_run(self, config: dict) -> dict:
+        return {"method": config["method"]["name"], "backbone": config["backbone"]["name"],
+                "dataset": config["dataset"]["name"]}
+
+
+TASK = ClipTask()

@@ -1,4 +1,5 @@
-"""task=header builder: cfg -> TaskParts(HeaderModule, HeaderDataModule, run folder, artifact writer, summary)."""
+"""task=header: its Task (what the entry points call: train, evaluate, predict, detect, check_dataset) and the
+training builder: cfg -> TaskParts(HeaderModule, HeaderDataModule, run folder, artifact writer, summary)."""
 import json
 import logging
 from pathlib import Path
@@ -6,12 +7,20 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
+from src.core.dataset_report import DatasetReport
+from src.core.manifest import present_files
 from src.core.parts import TaskParts
+from src.core.prediction_io import find_inputs
+from src.core.task import Task
 from src.header.artifacts import HeaderRunArtifacts
+from src.header.data.check import check_header_dataset
 from src.header.data.datamodule import HeaderDataModule
+from src.header.detection.pipeline import run_detection
 from src.header.ema import ema_callbacks
+from src.header.evaluation import evaluate as evaluate_header
 from src.header.feature_cache import clip_cache_mode, clip_feature_caching
 from src.header.module import HeaderModule
+from src.header.prediction import SUFFIXES, predict_header
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +63,44 @@ def summarise(run_dir: Path, data: dict) -> dict:
     threshold = best["best_threshold"]
     return {**figures, "best_threshold": threshold["threshold"], "val_f1_at_best_threshold": threshold["f1"],
             "checkpoint": str(Path(run_dir) / best["checkpoint"]), "run_dir": str(run_dir), **data}
+
+
+# What a finished task=header run folder holds, by role (run.json's `files`; only those present are listed).
+RUN_FILES = {"config": "config.yaml", "best_metrics": "best_metrics.json", "val_predictions": "val_predictions.csv",
+             "epoch_metrics": "metrics_epoch.csv", "last_checkpoint": "last.ckpt", "lightning_best": "best.ckpt",
+             "metrics": "logs/metrics.csv", "status": "status.json", "eval": "eval"}
+
+
+class HeaderTask(Task):
+    name = "header"
+
+    def build(self, cfg: DictConfig) -> TaskParts:
+        return build(cfg)
+
+    def evaluate(self, cfg: DictConfig, overrides: list[str]) -> dict:
+        return evaluate_header(cfg, overrides)
+
+    def predict(self, cfg: dict) -> list[dict]:
+        return predict_header(cfg, find_inputs(cfg["inputs"], SUFFIXES), Path(cfg["output"]))
+
+    def detect(self, cfg: dict) -> dict:
+        return run_detection(cfg)
+
+    def check_dataset(self, dataset: dict, check: dict) -> DatasetReport:
+        return check_header_dataset(dataset, check)
+
+    def run_files(self, run_dir: Path) -> dict:
+        files = present_files(run_dir, RUN_FILES)
+        best = Path(run_dir) / "best_metrics.json"
+        try:  # the best epoch's weights move as training goes on: best_metrics.json says where they are now
+            files["best_weights"] = json.loads(best.read_text())["checkpoint"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return files
+
+    def describe_run(self, config: dict) -> dict:
+        return {"backbone": config["backbone"]["name"], "finetune": config["finetune"]["name"],
+                "dataset": config["dataset"]["name"]}
+
+
+TASK = HeaderTask()
