@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from src.core.atomic import write_bytes
 
@@ -62,7 +63,7 @@ def write_confusion_png(confusion, names: list[str], path: Path, title: str) -> 
     _save(fig, path)
 
 
-def write_curves_png(records: list[dict], path: Path) -> None:
+def curves_figure(records: list[dict]) -> Figure:
     """Train / val loss and top-1 per epoch from training_log.json records (None = not measured that epoch)."""
     fig = Figure(figsize=(10, 4))
     loss_ax, acc_ax = fig.subplots(1, 2)
@@ -73,10 +74,15 @@ def write_curves_png(records: list[dict], path: Path) -> None:
             if points:
                 ax.plot(*zip(*points), marker="o", label=key)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs, also for 1 epoch
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
-    _save(fig, path)
+    return fig
+
+
+def write_curves_png(records: list[dict], path: Path) -> None:
+    _save(curves_figure(records), path)
 
 
 def write_run_pictures(run_dir: Path, records: list[dict]) -> None:

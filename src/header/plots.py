@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torchmetrics.functional.classification import (
     binary_confusion_matrix,
     binary_precision_recall_curve,
@@ -28,7 +29,7 @@ def _save(fig: Figure, path: Path) -> None:
     save_figure(fig, path, format="png", dpi=110, bbox_inches="tight")
 
 
-def plot_loss_curves(epochs: pd.DataFrame, path: Path) -> None:
+def loss_curves_figure(epochs: pd.DataFrame) -> Figure:
     """Train/val loss per epoch, and val F1 / AUC beside them."""
     fig = Figure(figsize=(10, 4))
     loss_ax, score_ax = fig.subplots(1, 2)
@@ -40,7 +41,13 @@ def plot_loss_curves(epochs: pd.DataFrame, path: Path) -> None:
         score_ax.plot(epochs["epoch"], epochs[column], marker="o", label=label)
     score_ax.set(xlabel="epoch", ylim=(0, 1.02), title="validation")
     score_ax.legend()
-    _save(fig, path)
+    for ax in (loss_ax, score_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs, also for 1 epoch
+    return fig
+
+
+def plot_loss_curves(epochs: pd.DataFrame, path: Path) -> None:
+    _save(loss_curves_figure(epochs), path)
 
 
 def plot_roc(labels: np.ndarray, probs: np.ndarray, path: Path, auc: float) -> None:

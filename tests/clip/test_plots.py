@@ -22,3 +22,23 @@ def test_curves_png_skips_epochs_without_validation(tmp_path):
                {"epoch": 1, "train_loss": 1.5, "train_acc": 0.3, "val_loss": 1.7, "val_top1": 0.25}]
     write_curves_png(records, tmp_path / "curves.png")
     assert Image.open(tmp_path / "curves.png").size[0] > 500
+
+
+def visible_ticks(ax) -> list[float]:
+    low, high = ax.get_xlim()
+    return [t for t in ax.get_xticks() if low <= t <= high]
+
+
+def test_one_epoch_curves_have_whole_epoch_ticks():
+    import pandas as pd
+
+    from src.clip.plots import curves_figure
+    from src.header.plots import loss_curves_figure
+
+    clip_fig = curves_figure([{"epoch": 0, "train_loss": 2.0, "train_acc": 0.1, "val_loss": 1.9, "val_top1": 0.2}])
+    header_fig = loss_curves_figure(pd.DataFrame([{"epoch": 1, "train_loss": 0.7, "val_loss": 0.6, "val_f1": 0.5,
+                                                   "val_auc": 0.6}]))
+    for fig in (clip_fig, header_fig):
+        for ax in fig.axes:
+            ticks = visible_ticks(ax)
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
