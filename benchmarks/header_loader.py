@@ -8,7 +8,7 @@ jitter + resize + normalise; same clips and order):
 - naive (the original's way): `np.load` of the whole clip, then per sampled frame a PIL image, PIL colour
   jitter and flip, PIL resize, `to_tensor`, `normalize`, and a stack.
 - ours, augment_on=loader: HeaderClipDataset — the clip memory-mapped, only the sampled frames copied, a resize of
-  the whole (T, C, H, W) uint8 video, then one fused per-clip colour map that also normalises (src/header/augment.py).
+  the whole (T, C, H, W) uint8 video, then one fused per-clip colour map that also normalises (src/header/data/augment.py).
 - ours, augment_on=device (loader part): the same dataset handing over resized uint8 frames; flip, colour and
   normalisation run on the batch after transfer (on the accelerator, off the loader's cores).
 - ours, augment_on=device (+ batch augment here): the row above plus that batch augmentation timed on this CPU

@@ -1,4 +1,4 @@
-"""src/header/augment.py: the fused per-clip colour map matches torchvision's operations, and device-side
+"""src/header/data/augment.py: the fused per-clip colour map matches torchvision's operations, and device-side
 augmentation draws what loader-side augmentation draws, the same for every frame of a clip."""
 from types import SimpleNamespace
 
@@ -7,7 +7,7 @@ import torch
 from torchvision.transforms.v2 import functional as F
 
 from src.core.errors import UserError
-from src.header.augment import (
+from src.header.data.augment import (
     GREY,
     augment_and_normalise,
     check_jitter,

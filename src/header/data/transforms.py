@@ -1,6 +1,6 @@
 """task=header clip transforms: a (T, 3, H, W) uint8 video -> a (T, 3, S, S) model input, draws once per clip.
 
-    uint8 video -> resize -> [flip + one fused colour map (src/header/augment.py)] + normalise -> float
+    uint8 video -> resize -> [flip + one fused colour map (src/header/data/augment.py)] + normalise -> float
 
 `dataset.augment_on` says where the random part runs:
 - loader: in the DataLoader workers, as above.
@@ -14,7 +14,7 @@ import torch
 from torchvision.transforms import v2
 
 from src.core.errors import UserError
-from src.header.augment import augment_and_normalise, check_jitter, draw_clip_params, identity_params
+from src.header.data.augment import augment_and_normalise, check_jitter, draw_clip_params, identity_params
 
 AUGMENT_PLACES = ("loader", "device")
 
