@@ -26,13 +26,14 @@ def _clip(reference: dict) -> torch.Tensor:
     return reference["clip"].float() * reference["clip_scale"]
 
 
-def test_the_fixture_covers_every_config_the_project_uses(reference):
+def test_the_fixture_covers_every_config_the_project_uses(reference, compose, tmp_path):
     assert set(reference["configs"]) == set(CONFIGS)
     depths = {e["model_depth"] for e in reference["configs"].values()} | set(reference["layouts"])
     assert depths == {50, 101, 152}
     assert {e["stem_pool"] for e in reference["configs"].values()} == {"max", None}
-    tiny = reference["configs"]["csn_tiny"]
-    assert (tiny["model_depth"], tiny["stem_dim_out"], tiny["stem_pool"]) == (50, 8, "max")  # conf csn_tiny.yaml
+    tiny, conf = reference["configs"]["csn_tiny"], compose(["task=header", "backbone=csn_tiny"], tmp_path).backbone
+    assert (tiny["model_depth"], tiny["stem_dim_out"], tiny["stem_pool"]) == (
+        conf.model_depth, conf.stem_dim_out, conf.stem_pool)
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
