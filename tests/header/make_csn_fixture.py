@@ -2,7 +2,7 @@
 tests/header/test_csn_reference.py to check our ir-CSN (src/header/models/csn.py) against.
 
     pip install pytorchvideo==0.1.5          # not a project dependency (any more): only this script needs it
-    python -m tests.header.make_csn_fixture  # from the repository root; rewrites the fixture (about 0.4 MB)
+    python -m tests.header.make_csn_fixture  # from the repository root; rewrites the fixture (0.47 MB)
 
 For each config below, create_csn is built seeded and then EVERY tensor of its state is redrawn (BatchNorm scales,
 shifts and running statistics too, the zero-initialised last scale of each bottleneck included), so that a wrong
