@@ -1,16 +1,15 @@
-"""Header Net models: CSN pooling for any clip size, fine-tuning modes, parameter groups, CSN weights, losses."""
+"""Header Net models: CSN pooling for any clip size, fine-tuning modes, parameter groups, losses (CSN weights and
+its reference: test_csn_reference.py)."""
 import pytest
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
-from pytorchvideo.models.csn import create_csn
 from torch import nn
 
 from src.core.errors import UserError
 from src.header.data.datamodule import HeaderDataModule
 from src.header.losses import build_loss
-from src.header.models.csn import CSNBackbone, load_csn_weights
 from src.header.models.net import build_header_net
 from src.header.module import HeaderModule
 from tests.header.clip_sets import train_val_csvs
@@ -114,47 +113,6 @@ def test_full_trains_everything_with_layer_decayed_learning_rates(compose, tiny_
     listed = sum(len(g["params"]) for g in param_groups.values())
     trainable = [p for p in module.net.parameters() if p.requires_grad]
     assert listed == len(trainable) == len(list(module.net.parameters()))
-
-
-def test_csn_weights_load_from_pytorchvideo_and_mmaction_checkpoints(tmp_path):
-    source = create_csn(model_depth=50, stem_dim_out=8, stem_pool=nn.MaxPool3d, model_num_class=400)
-    state = source.state_dict()
-    torch.save({"model_state": state, "epoch": 3, "cfg": "TRAIN: {}"}, tmp_path / "csn.pyth")
-    mmaction = {_to_mmaction(k): v for k, v in state.items() if not k.startswith("blocks.5.")}
-    mmaction.update({"cls_head.fc_cls.weight": torch.zeros(400, 256), "cls_head.fc_cls.bias": torch.zeros(400)})
-    torch.save({"meta": {"epoch": 1}, "state_dict": mmaction}, tmp_path / "csn_mmaction.pth")
-    for name in ("csn.pyth", "csn_mmaction.pth"):
-        backbone = CSNBackbone(model_depth=50, stem_dim_out=8, stem_pool="max", gradient_checkpointing=False)
-        ignored = load_csn_weights(backbone, str(tmp_path / name), "auto")
-        assert len(ignored) == 2  # the 400-way classifier's weight and bias
-        for key, value in backbone.state_dict().items():
-            assert torch.equal(value, state[key]), key
-
-
-def _to_mmaction(key: str) -> str:
-    """create_csn names -> mmaction2 ir-CSN names (the inverse of the loader's rules, written out by hand)."""
-    parts = key.split(".")
-    if parts[1] == "0":
-        return f"backbone.conv1.{'conv' if parts[2] == 'conv' else 'bn'}.{parts[-1]}"
-    stage, block, rest = parts[1], parts[3], ".".join(parts[4:])
-    names = {"branch2.conv_a": "conv1.conv", "branch2.norm_a": "conv1.bn", "branch2.conv_b": "conv2.conv.0",
-             "branch2.norm_b": "conv2.bn", "branch2.conv_c": "conv3.conv", "branch2.norm_c": "conv3.bn",
-             "branch1_conv": "downsample.conv", "branch1_norm": "downsample.bn"}
-    module, leaf = rest.rsplit(".", 1)
-    return f"backbone.layer{stage}.{block}.{names[module]}.{leaf}"
-
-
-def test_bad_csn_checkpoints_are_clear_errors(tmp_path):
-    backbone = CSNBackbone(model_depth=50, stem_dim_out=8, stem_pool="max", gradient_checkpointing=False)
-    with pytest.raises(UserError, match="no such file"):
-        load_csn_weights(backbone, str(tmp_path / "none.pyth"), "auto")
-    torch.save({"foo.weight": torch.zeros(2)}, tmp_path / "odd.pt")
-    with pytest.raises(UserError, match="no known CSN format"):
-        load_csn_weights(backbone, str(tmp_path / "odd.pt"), "auto")
-    wider = create_csn(model_depth=50, stem_dim_out=16, stem_pool=nn.MaxPool3d)
-    torch.save(wider.state_dict(), tmp_path / "wider.pt")
-    with pytest.raises(UserError, match="does not fit"):
-        load_csn_weights(backbone, str(tmp_path / "wider.pt"), "auto")
 
 
 def test_focal_and_weighted_losses():

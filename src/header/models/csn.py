@@ -1,8 +1,9 @@
-"""ResNet3D-CSN (ir-CSN) through `pytorchvideo.models.csn.create_csn`, without its classification head.
+"""ResNet3D-CSN (ir-CSN) as pytorchvideo's `create_csn` builds it, without its classification head.
 
 The backbone returns the last stage's feature map (B, D, T', H', W'); the pooling that makes it (B, D) for any
-clip length and size lives in header_net.py. Local weights: a pytorchvideo checkpoint (`.pyth`, keys
-`blocks.N…` under `model_state`) or an mmaction2 ir-CSN checkpoint (keys `backbone.layerN…`), mapped explicitly.
+clip length and size lives in header_net.py. The modules carry create_csn's names (csn_blocks.py), so local
+weights load as they are: a pytorchvideo checkpoint (`.pyth`, keys `blocks.N…` under `model_state`) directly, an
+mmaction2 ir-CSN checkpoint (keys `backbone.layerN…`) through the explicit name mapping below.
 """
 import logging
 import re
@@ -10,32 +11,39 @@ from pathlib import Path
 
 import torch
 import torch.utils.checkpoint as activation_checkpoint
-from pytorchvideo.models.csn import create_csn
 from torch import nn
 
 from src.core.errors import UserError
+from src.header.models.csn_blocks import ResStage, Stem, init_resnet_weights
 
 log = logging.getLogger(__name__)
 
-DEPTHS = (50, 101, 152)
-STEM_POOLS = {"max": nn.MaxPool3d, None: None}
+STAGE_DEPTHS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}  # residual blocks per stage
+STEM_POOLS = ("max", None)
 
 
 class CSNBackbone(nn.Module):
-    """(B, 3, T, H, W) -> (B, 32 * stem_dim_out, T/8, H/32, W/32) feature map (H/16 without the stem pool)."""
+    """(B, 3, T, H, W) -> (B, 32 * stem_dim_out, T/8, H/32, W/32) feature map (H/16 without the stem pool).
+
+    blocks.0 is the stem, blocks.1-4 the stages: the first keeps the size, the others halve T, H and W. Stage k
+    (1-based) is 2^(k+1) x stem_dim_out wide, its bottlenecks a quarter of that (create_csn's bottleneck_ratio 4).
+    create_csn's head (blocks.5: a fixed-size AvgPool3d + a 400-way projection) is not built."""
 
     def __init__(self, *, model_depth: int, stem_dim_out: int, stem_pool: str | None, gradient_checkpointing: bool):
         super().__init__()
-        if model_depth not in DEPTHS:
-            raise UserError(f"backbone.model_depth={model_depth}: CSN depth must be one of {DEPTHS}")
+        if model_depth not in STAGE_DEPTHS:
+            raise UserError(f"backbone.model_depth={model_depth}: CSN depth must be one of {tuple(STAGE_DEPTHS)}")
         if stem_pool not in STEM_POOLS:
             raise UserError(f"backbone.stem_pool={stem_pool}: use max or null")
-        net = create_csn(model_depth=model_depth, stem_dim_out=stem_dim_out, stem_pool=STEM_POOLS[stem_pool],
-                         model_num_class=2)
-        # Keep create_csn's own module names (blocks.0 = stem, blocks.1-4 = stages) so its checkpoints load as is;
-        # its head (blocks.5: fixed-size AvgPool3d + 400-way projection) is dropped.
-        self.blocks = nn.ModuleList(list(net.blocks)[:-1])
-        self.feature_dim = stem_dim_out * 32
+        blocks: list[nn.Module] = [Stem(stem_dim_out, max_pool=stem_pool == "max")]
+        dim_in, dim_out = stem_dim_out, stem_dim_out * 4
+        for index, depth in enumerate(STAGE_DEPTHS[model_depth]):
+            stride = (1, 1, 1) if index == 0 else (2, 2, 2)
+            blocks.append(ResStage(depth, dim_in, dim_out // 4, dim_out, stride=stride))
+            dim_in, dim_out = dim_out, dim_out * 2
+        self.blocks = nn.ModuleList(blocks)
+        init_resnet_weights(self)
+        self.feature_dim = dim_in  # = 32 * stem_dim_out
         self.gradient_checkpointing = gradient_checkpointing
 
     def layer_groups(self) -> list[nn.Module]:
@@ -52,7 +60,7 @@ class CSNBackbone(nn.Module):
         return x  # (B, D, T', H', W')
 
 
-# mmaction2 ir-CSN names -> create_csn names. Stage N is `layerN` there and `blocks.N` here; `bn` may be `norm`.
+# mmaction2 ir-CSN names -> create_csn names (ours). Stage N is `layerN` there and `blocks.N` here; `bn` may be `norm`.
 _MMACTION_RULES = [
     (r"^conv1\.conv\.weight$", "blocks.0.conv.weight"),
     (r"^conv1\.(?:bn|norm)\.(\w+)$", r"blocks.0.norm.\1"),
@@ -77,8 +85,8 @@ def mmaction_to_pytorchvideo(state: dict[str, torch.Tensor]) -> tuple[dict[str, 
             ignored.append(key)
             continue
         if re.match(r"^layer\d\.\d+\.conv2\.conv\.1\.weight$", key):
-            raise UserError(f"{key}: an ip-CSN checkpoint (extra 1x1x1 conv in conv2); pytorchvideo builds ir-CSN "
-                            f"only — use an ir-CSN checkpoint")
+            raise UserError(f"{key}: an ip-CSN checkpoint (extra 1x1x1 conv in conv2); this backbone is "
+                            f"ir-CSN only — use an ir-CSN checkpoint")
         for pattern, target in _MMACTION_RULES:
             if re.match(pattern, key):
                 converted[re.sub(pattern, target, key)] = value
