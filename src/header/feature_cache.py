@@ -13,6 +13,7 @@ from src.core.feature_cache.callback import FeatureCaching
 from src.core.feature_cache.keys import weights_hash
 from src.core.feature_cache.modes import parse_mode
 from src.core.feature_cache.source import CacheSplit, FeatureSource
+from src.header.data.dataset import collate_skip_bad
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ class ClipFeatureSource(FeatureSource):
 
     def __init__(self, config: dict):
         dataset = config["dataset"]
-        super().__init__(batch_size=dataset["val_batch_size"], num_workers=dataset["num_workers"], collate_fn=None)
+        # collate_skip_bad: an unreadable clip (dataset.check_clips=false) is dropped and counted, gets no entry
+        super().__init__(batch_size=dataset["val_batch_size"], num_workers=dataset["num_workers"],
+                         collate_fn=collate_skip_bad)
         self.config = config
 
     def model(self, pl_module):
