@@ -107,7 +107,8 @@ def build_videomae(backbone: dict, *, num_frames: int,
 def _mean_pooling(backbone: dict, from_checkpoint: bool) -> bool:
     """backbone.use_mean_pooling: auto = what the checkpoint's config says (its format's default when silent),
     else the fine-tuning choice given, as OpenGVLab's run_class_finetuning.py --use_mean_pooling / --use_cls."""
-    choice = backbone["use_mean_pooling"]
+    # A run folder saved before this key existed rebuilds as it trained: what auto does is what every run did then.
+    choice = backbone.get("use_mean_pooling", "auto")
     if choice == "auto":
         return bool(from_checkpoint)
     if not isinstance(choice, bool):
