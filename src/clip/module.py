@@ -15,7 +15,7 @@ from src.clip.metrics import eval_metrics
 from src.clip.models.backbone import load_clip
 from src.clip.models.registry import build_method
 from src.clip.text_window import TextFeatureWindow
-from src.clip.videomix import soft_cross_entropy, videomix
+from src.clip.videomix import mix_generator, soft_cross_entropy, videomix
 from src.core.epoch_result import EpochResult, publish
 from src.core.errors import UserError
 from src.core.resume import gather_per_rank, pick_rank
@@ -77,10 +77,10 @@ class ClipVideoModule(pl.LightningModule):
 
     # ---- training -------------------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
-        self._mix_gen = torch.Generator(device=self.device).manual_seed(self.hparams.seed + self.global_rank)
-        if self._mix_gen_state is not None:  # resumed: VideoMix continues its stream where the checkpoint left it
-            self._mix_gen.set_state(self._mix_gen_state)
-            self._mix_gen_state = None
+        # On the CPU whatever the device (src/clip/videomix.py): a checkpoint's state resumes on any device.
+        # Resumed: VideoMix continues its stream where the checkpoint left it.
+        self._mix_gen = mix_generator(self.hparams.seed + self.global_rank, self._mix_gen_state)
+        self._mix_gen_state = None
         share = (self.task_cfg["text_once_per_step"] and self.trainer.accumulate_grad_batches > 1
                  and not self.model.text_features_depend_on_video and self.trainer.world_size == 1
                  and str(self.trainer.precision) in self.task_cfg["text_once_per_step_precisions"])

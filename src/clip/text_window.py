@@ -4,9 +4,10 @@ With gradient accumulation the learned prompts only change at the optimizer step
 window would encode the very same class prompts (forward and backward through the text transformer: C·77
 tokens, more than the images for 101+ classes). Instead the window encodes them once, hands each micro-batch a
 detached leaf, lets the leaf collect the micro-batches' gradients, and back-propagates that sum through the
-text encoder once before the step. The gradient is the same sum, so this is exact.
+text encoder once before the step. The gradient is the same sum, so this is exact in fp32; under bf16 (mixed or
+true) the sum is rounded in another order, so it agrees within bf16 rounding (tests/clip/test_text_window.py).
 Used with a single process (under DDP the text gradients would miss the all-reduce) and without fp16 loss
-scaling (the scaler unscales before this backward could run).
+scaling (the scaler unscales before this backward could run): `task.text_once_per_step_precisions`.
 """
 from collections.abc import Callable
 

@@ -4,24 +4,48 @@ Applied by the training step to a whole batch (B, V, T, 3, H, W) after normalisa
 method — and never in validation. Each video gets a partner from a permutation of the batch; the region taken
 from the partner is one mask per video (shared by its views and channels), and the label weight λ is the actual
 fraction of kept voxels of that mask, so rounding of box edges never skews the targets.
+
+The random numbers come from a CPU generator whatever the device: only a few numbers per video are drawn (a
+permutation and up to five uniforms), then moved to the batch's device where the masks are built. So a seed gives
+the same mixes on a CPU and on a GPU, and the generator's state in a checkpoint (a CPU ByteTensor) resumes the
+exact stream on any device. (A generator on the accelerator could not: a CUDA generator's state is a Philox
+seed/offset pair, a CPU one a Mersenne Twister, and neither can continue the other's stream.)
 """
+import logging
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from src.core.errors import UserError
 
+log = logging.getLogger(__name__)
+
 KINDS = ("spatial", "temporal", "cube")
 
 
-def _uniform(n: int, generator: torch.Generator) -> Tensor:
-    return torch.rand(n, generator=generator, device=generator.device)         # (n,) on the generator's device
+def mix_generator(seed: int, saved: Tensor | None = None) -> torch.Generator:
+    """VideoMix's CPU generator: seeded, or continuing `saved` (a checkpoint's `get_state()`, on any device)."""
+    generator = torch.Generator().manual_seed(seed)
+    if saved is None:
+        return generator
+    saved = saved.to("cpu", torch.uint8)
+    if saved.numel() != generator.get_state().numel():  # an older checkpoint's CUDA (Philox) generator state
+        log.warning("the checkpoint's VideoMix generator state (%d bytes) is not a CPU generator's (an older version "
+                    "drew on the GPU): VideoMix restarts its stream from the seed, so this resume is not exact",
+                    saved.numel())
+        return generator
+    return generator.set_state(saved)
+
+
+def _uniform(n: int, generator: torch.Generator, device: torch.device) -> Tensor:
+    return torch.rand(n, generator=generator).to(device)                        # (n,) drawn on the CPU
 
 
 def _interval_mask(length: int, fraction: Tensor, generator: torch.Generator) -> Tensor:
     """One interval per video of about `fraction`·length cells at a uniform start -> bool (B, length)."""
     size = torch.round(fraction * length).long()                                # (B,)
-    start = torch.floor(_uniform(len(size), generator) * (length - size + 1)).long()   # (B,); start+size <= length
+    start = torch.floor(_uniform(len(size), generator, fraction.device) * (length - size + 1)).long()   # (B,)
     pos = torch.arange(length, device=fraction.device)                          # (length,)
     return (pos >= start[:, None]) & (pos < (start + size)[:, None])            # (B, length)
 
@@ -38,21 +62,23 @@ def _box_mask(height: int, width: int, area: Tensor, generator: torch.Generator)
     return rows[:, :, None] & cols[:, None, :]                                  # (B, H, W)
 
 
-def videomix_mask(shape: torch.Size, kind: str, prob: float, generator: torch.Generator) -> Tensor:
-    """Bool (B, 1, T, 1, H, W): True where a video takes its partner's pixels (all False when not mixed)."""
+def videomix_mask(shape: torch.Size, kind: str, prob: float, generator: torch.Generator,
+                  device: torch.device | str = "cpu") -> Tensor:
+    """Bool (B, 1, T, 1, H, W) on `device`: True where a video takes its partner's pixels (all False when not
+    mixed). `generator` is a CPU generator (see the module docstring)."""
+    assert generator.device.type == "cpu", f"VideoMix draws from a CPU generator, got one on {generator.device}"
     if kind not in KINDS:
         raise UserError(f"method.videomix: unknown kind {kind!r}; use null or one of {', '.join(KINDS)}")
     if not 0.0 <= prob <= 1.0:
         raise UserError(f"method.videomix_prob: {prob} is not a probability; use a value in [0, 1]")
     b, _, t, _, h, w = shape
-    device = generator.device                       # every random draw and mask lives where the generator does
     in_time = torch.ones(b, t, dtype=torch.bool, device=device)                 # (B, T)
     in_space = torch.ones(b, h, w, dtype=torch.bool, device=device)             # (B, H, W)
     if kind in ("temporal", "cube"):
-        in_time = _interval_mask(t, _uniform(b, generator), generator)
+        in_time = _interval_mask(t, _uniform(b, generator, device), generator)
     if kind in ("spatial", "cube"):
-        in_space = _box_mask(h, w, _uniform(b, generator), generator)
-    mixed = _uniform(b, generator) < prob                                       # (B,) which videos get mixed
+        in_space = _box_mask(h, w, _uniform(b, generator, device), generator)
+    mixed = _uniform(b, generator, device) < prob                                       # (B,) which videos get mixed
     mask = in_time[:, :, None, None] & in_space[:, None] & mixed[:, None, None, None]   # (B, T, H, W)
     return mask[:, None, :, None]                                               # (B, 1, T, 1, H, W)
 
@@ -61,14 +87,15 @@ def videomix(video: Tensor, labels: Tensor, num_classes: int, kind: str, prob: f
              generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """Mix a batch: video (B, V, T, 3, H, W), labels (B,) long -> (mixed video, soft targets (B, C)).
 
-    Random numbers come from `generator` (CPU or the video's accelerator): reproducible for a seed.
+    Random numbers come from `generator`, a CPU generator (see the module docstring): reproducible for a seed on
+    any device.
     """
     assert video.dim() == 6, f"videomix: video must be (B, V, T, 3, H, W), got shape {tuple(video.shape)}"
     assert labels.shape == video.shape[:1], (
         f"videomix: labels {tuple(labels.shape)} do not match the batch of {video.shape[0]} videos")
-    partner = torch.randperm(video.shape[0], generator=generator, device=generator.device)   # (B,)
-    mask = videomix_mask(video.shape, kind, prob, generator).to(video.device)   # (B, 1, T, 1, H, W)
-    mixed = torch.where(mask, video[partner.to(video.device)], video)           # (B, V, T, 3, H, W)
+    partner = torch.randperm(video.shape[0], generator=generator).to(video.device)   # (B,)
+    mask = videomix_mask(video.shape, kind, prob, generator, video.device)      # (B, 1, T, 1, H, W)
+    mixed = torch.where(mask, video[partner], video)                            # (B, V, T, 3, H, W)
     kept = 1.0 - mask.flatten(1).float().mean(1)                                # (B,) λ: own voxel fraction
     own = F.one_hot(labels, num_classes).float()                                # (B, C)
     targets = kept[:, None] * own + (1.0 - kept[:, None]) * own[partner.to(labels.device)]

@@ -90,8 +90,22 @@ def _restore(state: dict) -> None:
     np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
                          n["cached_gaussian"]))
     random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    _restore_cuda(state.get("cuda", []))
+
+
+def _restore_cuda(saved: list[torch.Tensor]) -> None:
+    """Each GPU that is visible now and has a state in the checkpoint gets it back. A run resumed with fewer or more
+    GPUs visible than it was saved with (or on the CPU) restores what both have and logs the difference: setting
+    every saved state would address GPUs that no longer exist."""
+    import logging
+
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if len(saved) != visible:
+        logging.getLogger(__name__).warning(
+            "the checkpoint holds the RNG state of %d GPU(s), %d are visible now: restored for the first %d; "
+            "random draws on the other GPUs start fresh", len(saved), visible, min(len(saved), visible))
+    for index, device_state in enumerate(saved[:visible]):
+        torch.cuda.set_rng_state(device_state.to("cpu", torch.uint8), index)
 
 
 class RngState(pl.Callback):

@@ -32,7 +32,7 @@ from src.core.errors import UserError
 from src.core.overrides import apply_section_overrides, override_keys
 from src.core.provenance import file_sha256, git_commit
 from src.header.artifacts import HeaderRunArtifacts
-from src.header.data.dataset import HeaderClipDataset, read_header_csv
+from src.header.data.dataset import HeaderClipDataset, collate_skip_bad, read_header_csv
 from src.header.data.transforms import build_clip_transform
 from src.header.losses import build_loss
 from src.header.metrics import best_f1_threshold
@@ -52,16 +52,21 @@ def metrics_at(probs: torch.Tensor, labels: torch.Tensor, threshold: float) -> d
 
 @torch.no_grad()
 def predict(net, loader: DataLoader, loss_fn, device: torch.device) -> dict[str, np.ndarray]:
-    """-> row_idx, label, prob_header, loss per clip (the arrays the run's artifact writer takes)."""
+    """-> row_idx, label, prob_header, loss per clip (the arrays the run's artifact writer takes), and num_bad: the
+    clips the loader skipped (unreadable at load time; `collate_skip_bad` batches)."""
     net.to(device).eval()
     parts: dict[str, list] = {"row_idx": [], "label": [], "prob_header": [], "loss": []}
+    num_bad = 0
     for batch in loader:
+        num_bad += int(batch.get("num_bad", 0))
+        if "video" not in batch:
+            continue  # every clip of the batch was unreadable
         logits = net(batch["video"].to(device)).float().cpu()          # (B, 2)
         parts["row_idx"].append(batch["row_idx"])
         parts["label"].append(batch["label"])
         parts["prob_header"].append(logits.softmax(-1)[:, 1])
         parts["loss"].append(loss_fn(logits, batch["label"]))
-    return {k: torch.cat(v).numpy() for k, v in parts.items()}
+    return {**{k: torch.cat(v).numpy() if v else np.zeros(0) for k, v in parts.items()}, "num_bad": num_bad}
 
 
 def _device(trainer: dict) -> torch.device:
@@ -84,9 +89,13 @@ def evaluate(cfg: DictConfig, overrides: list[str]) -> dict:
     transform = build_clip_transform(input_size=dataset["input_size"], augment=False, flip_prob=0.0, color_jitter={},
                                      normalise=True, mean=backbone["mean"], std=backbone["std"])
     clips = HeaderClipDataset(table.rows, num_frames=dataset["num_frames"], transform=transform, seed=0)
-    loader = DataLoader(clips, batch_size=dataset["val_batch_size"], shuffle=False, num_workers=dataset["num_workers"])
+    loader = DataLoader(clips, batch_size=dataset["val_batch_size"], shuffle=False, num_workers=dataset["num_workers"],
+                        collate_fn=collate_skip_bad)
     # The run's loss per clip (weighted_ce with auto weights takes this CSV's class counts).
     predictions = predict(run.net, loader, build_loss(run.config["loss"], table.class_counts), _device(config["trainer"]))
+    if predictions["label"].size == 0:
+        raise UserError(f"{dataset['val_csv']}: every clip was unreadable when loaded; check the clips with "
+                        "`python -m data_tools.check_dataset task=header …` and re-export them")
     probs, labels = torch.from_numpy(predictions["prob_header"]), torch.from_numpy(predictions["label"])
     decision = float(run.config["task"]["threshold"])   # the run's task.threshold (0.5 by default)
     results = {
@@ -95,7 +104,7 @@ def evaluate(cfg: DictConfig, overrides: list[str]) -> dict:
         "auc": float(binary_auroc(probs, labels)), "pr_auc": float(binary_average_precision(probs, labels)),
         "best_threshold_on_this_csv": best_f1_threshold(probs, labels, fallback=decision),
         "loss": float(predictions["loss"].mean()),
-        "num_clips": int(len(labels)), "num_headers": int(labels.sum()), "bad_clips": len(table.bad_clips),
+        "num_clips": int(len(labels)), "num_headers": int(labels.sum()), "bad_clips": len(table.bad_clips) + predictions["num_bad"],
     }
     stem = f"{Path(dataset['val_csv']).stem}-{dataset['num_frames']}f"
     out = run_dir / "eval"

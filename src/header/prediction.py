@@ -14,7 +14,7 @@ from torchvision import tv_tensors
 
 from src.core.errors import BadVideoError, UserError
 from src.core.prediction_io import VIDEO_SUFFIXES, print_table, resolve_device, write_predictions
-from src.header.data.dataset import check_clip_array, open_clip, sample_frame_indices
+from src.header.data.dataset import read_clip_frames
 from src.header.data.transforms import build_clip_transform
 from src.header.detection.video_stream import VideoStream
 from src.header.run_loading import load_header_run
@@ -23,16 +23,6 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ["path", "prob_header", "pred_label", "error"]
 SUFFIXES = (".npy", *VIDEO_SUFFIXES)
-
-
-def read_npy_clip(path: Path, num_frames: int) -> np.ndarray:
-    clip = open_clip(path)
-    try:
-        check_clip_array(clip, str(path))
-    except UserError as err:  # a wrong shape is this file's problem, not the whole command's
-        raise BadVideoError(str(err)) from None
-    indices = sample_frame_indices(clip.shape[0], num_frames)
-    return np.ascontiguousarray(clip[indices])  # (T, H, W, 3)
 
 
 def read_video_clip(path: Path, num_frames: int, start_s: float | None) -> np.ndarray:
@@ -59,7 +49,7 @@ def predict_header(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
     records = []
     for path in files:
         try:
-            clip = read_npy_clip(path, data["num_frames"]) if path.suffix.lower() == ".npy" else \
+            clip = read_clip_frames(path, data["num_frames"]) if path.suffix.lower() == ".npy" else \
                 read_video_clip(path, data["num_frames"], cfg["start"])
         except BadVideoError as err:
             log.warning("cannot read %s: %s", path, err)

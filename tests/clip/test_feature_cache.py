@@ -105,6 +105,32 @@ def test_cached_features_give_the_same_logits(compose, tmp_path):
     assert torch.allclose(pixels, cached, atol=1e-5)
 
 
+def test_under_bf16_autocast_cached_fp32_features_agree_within_bf16_rounding(compose, tmp_path):
+    """The cache holds fp32 features (one cache serves every precision); an uncached bf16-mixed run encodes the
+    frames in bf16. Their logits then differ by bf16 rounding, not by 1e-5: measured 1-3 bf16 steps of the largest
+    logit (0.8-1.7 %, the same size as the bf16 run's own difference from fp32); bound here 2^-5 of it."""
+    from omegaconf import OmegaConf
+
+    from src.clip.feature_cache import encode_videos
+    from src.clip.models.backbone import load_clip
+    from src.clip.models.registry import build_method
+
+    cfg = compose(["backbone=clip_tiny", "method=video_coop"], tmp_path)
+    backbone, method = OmegaConf.to_container(cfg.backbone), OmegaConf.to_container(cfg.method)
+    torch.manual_seed(0)
+    clip, tokenizer = load_clip(backbone)
+    model = build_method(method, clip, tokenizer, [f"class {i}" for i in range(10)], num_frames=4).eval()
+    video = torch.randn(32, 2, 4, 3, 32, 32, generator=torch.Generator().manual_seed(10))
+    with torch.no_grad():
+        fp32 = model(video)
+        cached_features = encode_videos(model)(video)  # what the cache stores: encoded in fp32
+        with torch.autocast("cpu", torch.bfloat16):    # what trainer.precision=bf16-mixed runs the steps under
+            uncached = model(video).float()
+            cached = model.forward_features(cached_features).float()
+    difference = (uncached - cached).abs().max()
+    assert 1e-5 < difference <= 2 ** -5 * fp32.abs().max(), (difference, fp32.abs().max())
+
+
 def test_cached_and_uncached_runs_validate_the_same(cli, tiny_clip_run, synthetic_root, tmp_path):
     """lr 0: the model does not change, so validation must agree exactly whether it reads pixels or the cache."""
     results = {}

@@ -7,15 +7,16 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
 from src.core.errors import UserError
 from src.core.feature_cache.callback import FeatureCaching
 from src.core.feature_cache.dataset import CachedFeatureDataset
-from src.core.feature_cache.fill import eval_mode, fill_split, prepare_caches
+from src.core.feature_cache.fill import eval_mode, fill_split, missing_entries, prepare_caches
 from src.core.feature_cache.modes import parse_mode
 from src.core.feature_cache.source import CacheSplit, FeatureSource
 from src.core.feature_cache.store import FeatureStore
+from tests.damaged_npy import DAMAGED_NPY
 
 DIM = 3
 
@@ -110,11 +111,46 @@ def test_cached_dataset_serves_features_and_fields(tmp_path):
     item = preloaded[2]
     assert torch.equal(item["features"], torch.full((DIM,), 2.0)) and int(item["label"]) == 0
     assert int(item["row_idx"]) == 2 and preloaded.labels.tolist() == [0, 1, 0] and len(preloaded) == 3
-    store.entry(split.files[1]).unlink()
-    with pytest.raises(RuntimeError, match="1 items have no entry"):
-        CachedFeatureDataset(store, split)
+    store.entry(split.files[1]).unlink()  # an item that was unreadable when the cache was filled
+    preloaded = CachedFeatureDataset(store, split)
+    assert preloaded[1] is None and torch.equal(preloaded[2]["features"], torch.full((DIM,), 2.0))
     lazy = CachedFeatureDataset(store, CacheSplit(**{**split.__dict__, "preload": False}))
     assert lazy[1] is None and torch.equal(lazy[0]["features"], torch.zeros(DIM))  # collate_fn drops a None
+
+
+@pytest.mark.parametrize("name", list(DAMAGED_NPY))
+def test_a_damaged_entry_is_missing_and_rebuilt_never_an_error(tmp_path, name):
+    split, store = _split(tmp_path, 2, preload=True), FeatureStore(tmp_path / "cache", {"toy": 1})
+    store.save(split.files[0], torch.ones(DIM))
+    store.entry(split.files[1]).write_bytes(DAMAGED_NPY[name])
+    assert store.load(split.files[1], (DIM,)) is None
+    assert missing_entries(store, split) == [1]
+    stats = fill_split(store, split, lambda v: torch.full((len(v), DIM), 5.0), batch_size=2, num_workers=0,
+                       collate_fn=None, device=torch.device("cpu"))
+    assert stats["written"] == 1 and np.array_equal(store.load(split.files[1], (DIM,)), np.full(DIM, 5.0, np.float32))
+
+
+def _skip_none(batch: list) -> dict:
+    """A task's collate_fn: the readable items stacked, the others counted."""
+    good = [item for item in batch if item is not None]
+    return {**(default_collate(good) if good else {}), "num_bad": torch.tensor(len(batch) - len(good))}
+
+
+def test_read_mode_counts_an_unreadable_item_without_an_entry_as_bad_not_missing(tmp_path):
+    class OneUnreadable(ToyClips):
+        def __getitem__(self, i):
+            return None if i == 1 else super().__getitem__(i)
+
+    split = _split(tmp_path, 3, preload=True)
+    source = ToySource(CacheSplit(**{**split.__dict__, "pixels": OneUnreadable(3)}))
+    source.collate_fn = _skip_none
+    prepare_caches(source, _net(), None, tmp_path / "cache", "auto", device=torch.device("cpu"))
+    store, split, _ = prepare_caches(source, _net(), None, tmp_path / "cache", "read", device=torch.device("cpu"))["train"]
+    cached = CachedFeatureDataset(store, split)
+    assert cached[1] is None and cached[0] is not None and cached[2] is not None
+    store.entry(split.files[0]).unlink()  # a readable item without an entry: read mode refuses
+    with pytest.raises(UserError, match="2 of 3 train clips are not in"):
+        prepare_caches(source, _net(), None, tmp_path / "cache", "read", device=torch.device("cpu"))
 
 
 def test_modes_and_callback_arguments(tmp_path):

@@ -61,16 +61,13 @@ def test_missing_clip_names_row_and_path(tmp_path):
     assert "row 2 (line 3)" in message and "clips/clip_001.npy" in message
 
 
-@pytest.mark.parametrize("array, what", [
-    (np.zeros((4, 8, 8), np.uint8), "(4, 8, 8)"),              # not 4-D
-    (np.zeros((4, 8, 8, 3), np.float32), "float32"),          # not uint8
-    (np.zeros((4, 8, 8, 1), np.uint8), "(4, 8, 8, 1)"),       # not 3 channels
-])
-def test_clip_must_be_4d_uint8_rgb(tmp_path, array, what):
+def test_a_misshaped_clip_is_a_bad_clip_and_too_many_stop_naming_the_first(tmp_path):
     csv = write_clip_set(tmp_path, num_clips=3)
-    np.save(tmp_path / "clips" / "clip_002.npy", array)
-    message = _error(read_header_csv, csv, **READ)
-    assert "row 3" in message and what in message and "(T, H, W, 3) uint8" in message
+    np.save(tmp_path / "clips" / "clip_002.npy", np.zeros((4, 8, 8), np.uint8))  # not (T, H, W, 3)
+    table = read_header_csv(csv, check_clips=True, max_bad_fraction=0.5)
+    assert table.bad_clips == [str((tmp_path / "clips" / "clip_002.npy").resolve())] and len(table.rows) == 2
+    message = _error(read_header_csv, csv, **READ)  # 1 of 3 is more than 0.2
+    assert "1 of 3" in message and "row 3" in message and "(4, 8, 8)" in message and "(T, H, W, 3) uint8" in message
 
 
 def test_unreadable_clips_are_skipped_and_counted_until_too_many(tmp_path):

@@ -33,7 +33,7 @@ def test_header_predict_on_clips_and_a_video_lists_the_corrupt_clip(cli, tmp_pat
     table = pd.read_csv(tmp_path / "out" / "predictions.csv")
     assert list(table.columns) == ["path", "prob_header", "pred_label", "error"] and len(table) == 5
     bad = table[table["path"].str.endswith("corrupt.npy")]
-    assert bad["prob_header"].isna().all() and "not a readable .npy clip" in bad["error"].iloc[0]
+    assert bad["prob_header"].isna().all() and "not a readable .npy file" in bad["error"].iloc[0]
     good = table[table["error"].isna()]
     assert len(good) == 4 and good["path"].str.endswith("match.mp4").sum() == 1
     best = json.loads((tmp_path / "report" / "header_experiments" / "tiny" / "best_metrics.json").read_text())

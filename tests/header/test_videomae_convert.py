@@ -11,7 +11,11 @@ from safetensors.torch import save_file
 
 from src.core.errors import UserError
 from src.header.models.net import build_header_net
-from src.header.models.videomae_convert import architecture_from_original, normalise_transformers_state_dict
+from src.header.models.videomae_convert import (
+    architecture_from_original,
+    normalise_transformers_state_dict,
+    place_final_norm,
+)
 from tests.header.vmae_reference import (
     DIM,
     EPS,
@@ -175,3 +179,82 @@ def test_checkpoint_errors_name_the_file(vmae_backbone, tmp_path):
     (folder / "pytorch_model.bin").write_bytes(b"\x00not a checkpoint")
     with pytest.raises(UserError, match=f"cannot read {folder / 'pytorch_model.bin'}"):
         build_header_net(vmae_backbone(folder), num_frames=FRAMES, input_size=SIZE)
+
+
+def _released_pretraining_payload(sd: dict[str, torch.Tensor], wrapper: str) -> tuple[dict, list[str]]:
+    """A VideoMAE v2 pre-training checkpoint as released (a bare .pth): under `model` or `module`, the encoder as
+    `encoder.*` with its final `encoder.norm.*` and no fc_norm, plus the decoder. -> (payload, decoder keys)."""
+    g = torch.Generator().manual_seed(3)
+    encoder = {k.replace("model.", "encoder.", 1): v for k, v in sd.items() if "fc_norm" not in k}
+    encoder.update({"encoder.norm.weight": 1 + 0.2 * torch.randn(DIM, generator=g),
+                    "encoder.norm.bias": 0.2 * torch.randn(DIM, generator=g)})
+    decoder = {"decoder.blocks.0.norm1.weight": torch.ones(16), "decoder.blocks.0.attn.qkv.weight": torch.zeros(48, 16),
+               "decoder.blocks.0.mlp.fc1.weight": torch.zeros(32, 16), "decoder.norm.weight": torch.ones(16),
+               "decoder.norm.bias": torch.zeros(16), "decoder.head.weight": torch.zeros(3 * 2 * 8 * 8, 16),
+               "encoder_to_decoder.weight": torch.zeros(16, DIM), "mask_token": torch.zeros(1, 1, 16)}
+    return {wrapper: {**encoder, **decoder}}, list(decoder)
+
+
+@pytest.mark.parametrize("wrapper", ["model", "module"])
+def test_released_pretraining_checkpoint_loads_with_mean_pooling_as_opengvlab_fine_tunes(vmae_backbone, tmp_path,
+                                                                                       wrapper, caplog):
+    """Mean pooling (the default): encoder.norm is dropped as OpenGVLab's fine-tuning drops it, the LayerNorm
+    after the mean starts at identity (no fc_norm in a pre-training checkpoint), the decoder is ignored and
+    reported."""
+    sd = original_state_dict()
+    payload, decoder_keys = _released_pretraining_payload(sd, wrapper)
+    torch.save(payload, tmp_path / "vit_t_pretrain.pth")
+    with caplog.at_level("INFO", logger="src.header.models.videomae"):
+        net = build_header_net(vmae_backbone(tmp_path / "vit_t_pretrain.pth", "backbone=vmae_tiny"),
+                               num_frames=FRAMES, input_size=SIZE).eval()
+    assert net.backbone.model.layernorm is None  # transformers' VideoMAEModel under mean pooling
+    assert torch.equal(net.pool.norm.weight, torch.ones(DIM)) and torch.equal(net.pool.norm.bias, torch.zeros(DIM))
+    identity = {**sd, "model.fc_norm.weight": torch.ones(DIM), "model.fc_norm.bias": torch.zeros(DIM)}
+    with torch.no_grad():
+        ours, reference = net.features(clips()), reference_features(identity, clips())
+    assert torch.allclose(ours, reference, atol=1e-5), (ours - reference).abs().max()
+    log = caplog.text
+    assert "use_mean_pooling=true" in log and "encoder.norm.weight, encoder.norm.bias" in log and "dropped" in log
+    assert "fresh at identity" in log and "decoder.* (6)" in log and "encoder_to_decoder.* (1)" in log
+    assert "mask_token (1)" in log and "ignored 10" in log  # 8 decoder keys + the two of encoder.norm
+    assert len(decoder_keys) == 8
+
+
+def test_released_pretraining_checkpoint_without_mean_pooling_normalises_every_token(vmae_backbone, tmp_path, caplog):
+    """use_mean_pooling=false (OpenGVLab's --use_cls): encoder.norm is the final LayerNorm over every token."""
+    sd = original_state_dict()
+    payload, _ = _released_pretraining_payload(sd, "model")
+    torch.save(payload, tmp_path / "vit_t_pretrain.pth")
+    with caplog.at_level("INFO", logger="src.header.models.videomae"):
+        net = build_header_net(vmae_backbone(tmp_path / "vit_t_pretrain.pth", "backbone=vmae_tiny",
+                                             "backbone.use_mean_pooling=false"),
+                               num_frames=FRAMES, input_size=SIZE).eval()
+    assert torch.equal(net.backbone.model.layernorm.weight, payload["model"]["encoder.norm.weight"])
+    assert torch.equal(net.backbone.model.layernorm.bias, payload["model"]["encoder.norm.bias"])
+    with_norm = {**sd, "model.norm.weight": payload["model"]["encoder.norm.weight"],
+                 "model.norm.bias": payload["model"]["encoder.norm.bias"],
+                 "model.fc_norm.weight": torch.ones(DIM), "model.fc_norm.bias": torch.zeros(DIM)}
+    with torch.no_grad():
+        ours, reference = net.features(clips()), reference_features(with_norm, clips(), token_norm="norm")
+    assert torch.allclose(ours, reference, atol=1e-5), (ours - reference).abs().max()
+    assert "use_mean_pooling=false" in caplog.text and "ignored 8" in caplog.text
+
+
+def test_a_fine_tuned_checkpoint_keeps_its_fc_norm_and_the_choice_overrides_the_config(vmae_backbone, tmp_path):
+    folder = write_original_folder(tmp_path / "ft", original_state_dict())  # config: use_mean_pooling true, fc_norm
+    net = build_header_net(vmae_backbone(folder), num_frames=FRAMES, input_size=SIZE)
+    assert torch.equal(net.pool.norm.weight, original_state_dict()["model.fc_norm.weight"])
+    with pytest.raises(UserError, match="layernorm.weight.*use_mean_pooling=false"):  # no final norm to load
+        build_header_net(vmae_backbone(folder, "backbone.use_mean_pooling=false"), num_frames=FRAMES, input_size=SIZE)
+    with pytest.raises(UserError, match="backbone.use_mean_pooling=maybe: use auto, true or false"):
+        build_header_net(vmae_backbone(folder, "backbone.use_mean_pooling=maybe"), num_frames=FRAMES, input_size=SIZE)
+
+
+def test_transformers_layernorm_follows_the_same_rule():
+    state = {"videomae.layernorm.weight": torch.ones(2), "videomae.layernorm.bias": torch.zeros(2)}
+    dropped = normalise_transformers_state_dict(state)
+    assert "use_mean_pooling=true" in place_final_norm(dropped, use_mean_pooling=True)
+    assert dropped.ignored == list(state) and not dropped.backbone
+    kept = normalise_transformers_state_dict(state)
+    place_final_norm(kept, use_mean_pooling=False)
+    assert set(kept.backbone) == {"layernorm.weight", "layernorm.bias"} and not kept.ignored

@@ -48,8 +48,9 @@ def sincos_table(n: int, d: int) -> torch.Tensor:
     return table.float()[None]  # (1, N, D)
 
 
-def reference_features(sd: dict[str, torch.Tensor], clips: torch.Tensor) -> torch.Tensor:
-    """The original VideoMAE v2 forward_features on (B, 3, T, H, W) -> (B, D)."""
+def reference_features(sd: dict[str, torch.Tensor], clips: torch.Tensor, token_norm: str | None = None) -> torch.Tensor:
+    """The original VideoMAE v2 forward_features on (B, 3, T, H, W) -> (B, D): mean of the tokens, then fc_norm.
+    `token_norm="norm"`: first the LayerNorm `model.norm.*` over every token (the encoder's final norm)."""
     p = lambda k: sd["model." + k]  # noqa: E731
     x = F.conv3d(clips, p("patch_embed.proj.weight"), p("patch_embed.proj.bias"), stride=(TUBELET, PATCH, PATCH))
     x = x.flatten(2).transpose(1, 2)                                   # (B, N, D)
@@ -67,6 +68,8 @@ def reference_features(sd: dict[str, torch.Tensor], clips: torch.Tensor) -> torc
         h = F.layer_norm(x, (DIM,), w("norm2.weight"), w("norm2.bias"), EPS)
         hidden = F.gelu(F.linear(h, w("mlp.fc1.weight"), w("mlp.fc1.bias")))
         x = x + F.linear(hidden, w("mlp.fc2.weight"), w("mlp.fc2.bias"))
+    if token_norm is not None:
+        x = F.layer_norm(x, (DIM,), p(f"{token_norm}.weight"), p(f"{token_norm}.bias"), EPS)
     return F.layer_norm(x.mean(1), (DIM,), p("fc_norm.weight"), p("fc_norm.bias"), EPS)
 
 

@@ -40,7 +40,7 @@ def fill_split(store: FeatureStore, split: CacheSplit, encode: Encoder, *, batch
         with torch.no_grad():
             for batch in track(loader, description=f"caching {label} features", disable=rank != 0):
                 bad += int(batch.get("num_bad", 0))
-                indices = batch["index"].tolist()
+                indices = batch["index"].tolist() if "index" in batch else []  # a task's all-bad batch may lack it
                 if not indices:
                     continue  # every item of the batch was unreadable
                 features = encode(batch["video"].to(device))  # (B, *shape)
@@ -63,10 +63,15 @@ def prepare_caches(source: FeatureSource, model: nn.Module, datamodule, cache_di
         store = FeatureStore(Path(cache_dir), split.namespace)
         stats = None
         if mode == "read":
-            missing = len(missing_entries(store, split))
-            if missing:
-                raise UserError(f"dataset.feature_cache=read: {missing} of {len(split.files)} {name} {source.unit} "
-                                f"are not in {store.dir}; {source.build_hint}")
+            absent = missing_entries(store, split)
+            # An unreadable item never gets an entry: it is skipped and counted like in a pixel run, not missing.
+            # any() stops at the first readable one, so a cache that was never built costs one item, not a pass.
+            if any(split.pixels[i] is not None for i in absent):
+                raise UserError(f"dataset.feature_cache=read: {len(absent)} of {len(split.files)} {name} "
+                                f"{source.unit} are not in {store.dir}; {source.build_hint}")
+            if absent:
+                log.warning("feature cache %s: %d unreadable %s have no entry: skipped and counted", name,
+                            len(absent), source.unit)
         else:
             with eval_mode(model):  # BatchNorm statistics and dropout would change the features
                 stats = fill_split(store, split, source.encoder(model), batch_size=source.batch_size,

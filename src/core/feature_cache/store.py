@@ -16,6 +16,7 @@ import torch
 
 from src.core.atomic import save_numpy, write_json
 from src.core.feature_cache.keys import entry_key, namespace_key, namespace_record
+from src.core.npy_files import NpyReadError, open_npy
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +34,23 @@ class FeatureStore:
 
     def load(self, file: Path, shape: tuple[int, ...]) -> np.ndarray | None:
         """The cached features of `file` (an array of `shape`), or None when absent, stale or unreadable."""
+        path = self.entry(file)
+        if not path.is_file():
+            return None
         try:
-            path = self.entry(file)
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError):
+            array = open_npy(path)  # memory-mapped: a damaged header fails here, before anything is allocated
+        except NpyReadError as err:
+            log.warning("feature cache: %s: rebuilding it", err)
             return None
         if array.shape != tuple(shape) or array.dtype != np.float32:
             log.warning("feature cache: %s has shape %s %s, expected %s float32: rebuilding it",
                         path.name, array.shape, array.dtype, tuple(shape))
             return None
-        return array
+        try:
+            return np.array(array)  # an in-memory copy: the map would keep the file open
+        except (OSError, ValueError) as err:
+            log.warning("feature cache: %s cannot be read (%s): rebuilding it", path.name, err)
+            return None
 
     def save(self, file: Path, features: torch.Tensor) -> None:
         save_numpy(self.entry(file), features.detach().to("cpu", torch.float32).numpy())

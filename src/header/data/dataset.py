@@ -2,9 +2,11 @@
 
 A clip is a (T, H, W, 3) uint8 array. It is opened with mmap_mode="r" and only the sampled frames are copied, so
 a long clip costs the frames used, not the file. Every row is checked once, up front, from the .npy header only:
-a missing file, a wrong shape or dtype, a label other than 0/1 is a UserError naming the CSV row; an unreadable
-file (truncated, not a .npy, zero frames) is a bad clip: skipped, counted, and fatal only above
-`max_bad_fraction`.
+a missing file or a label other than 0/1 is a UserError naming the CSV row (the CSV is wrong); a file that is not
+a (T>0, H>0, W>0, 3) uint8 array (truncated, not a .npy, a pickled object array, a damaged header, a wrong shape
+or dtype) is a bad clip: skipped, counted, and fatal only above `max_bad_fraction`. With the up-front check off
+(`dataset.check_clips=false`) the same test runs when the clip is loaded, and a bad clip is dropped from its batch
+and counted (`collate_skip_bad`, train/bad_clips and val/bad_clips in the metrics log).
 """
 import logging
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from torchvision import tv_tensors
 
 from src.core.errors import BadVideoError, UserError
 from src.core.item_seeding import ItemSeeds
+from src.core.npy_files import NpyReadError, open_npy
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +51,30 @@ def resolve_clip_path(raw: str, csv_dir: Path) -> Path | None:
 def open_clip(path: Path) -> np.ndarray:
     """The clip as a read-only memory map (nothing is read but the header). BadVideoError when unreadable."""
     try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
-        raise BadVideoError(f"{path}: not a readable .npy clip ({err})") from err
+        return open_npy(path)
+    except NpyReadError as err:
+        raise BadVideoError(str(err)) from None
 
 
 def check_clip_array(clip: np.ndarray, where: str) -> None:
-    """(T, H, W, 3) uint8 with T > 0, or a UserError naming `where` (zero frames: BadVideoError)."""
+    """(T, H, W, 3) uint8 with T, H, W > 0, or a BadVideoError naming `where`: a file's problem, not the run's."""
     if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8:
-        raise UserError(f"{where}: clip has shape {tuple(clip.shape)} and dtype {clip.dtype}; header clips must be "
-                        f"(T, H, W, 3) uint8 arrays — re-export it")
-    if clip.shape[0] == 0:
-        raise BadVideoError(f"{where}: clip has zero frames")
+        raise BadVideoError(f"{where}: clip has shape {tuple(clip.shape)} and dtype {clip.dtype}; header clips must "
+                            f"be (T, H, W, 3) uint8 arrays — re-export it")
+    if min(clip.shape[:3]) == 0:
+        raise BadVideoError(f"{where}: clip has shape {tuple(clip.shape)}, no pixels (zero frames, height or width)")
+
+
+def read_clip_frames(path: Path, num_frames: int) -> np.ndarray:
+    """`num_frames` frames of the clip at `path` sampled evenly, (num_frames, H, W, 3) uint8; BadVideoError when the
+    file is not a readable header clip. Only the sampled frames are read from disk."""
+    clip = open_clip(path)
+    check_clip_array(clip, str(path))
+    unique, inverse = np.unique(sample_frame_indices(clip.shape[0], num_frames), return_inverse=True)
+    try:
+        return np.ascontiguousarray(clip[unique])[inverse]  # fancy indexing on the memmap copies just these frames
+    except (OSError, ValueError) as err:
+        raise BadVideoError(f"{path}: cannot read its frames ({err})") from None
 
 
 def sample_frame_indices(total_frames: int, num_frames: int) -> np.ndarray:
@@ -105,7 +120,7 @@ def read_header_csv(csv_path: Path, *, check_clips: bool, max_bad_fraction: floa
     frame = frame.reset_index(drop=True)
     frame.insert(0, "row_idx", np.arange(len(frame), dtype=np.int64))
     frame["label"] = [_parse_label(v, csv_path, i) for i, v in enumerate(frame["label"])]
-    files, keep, bad = [], [], []
+    files, keep, bad, first_reason = [], [], [], ""
     for i, raw in enumerate(frame["path"].astype(str)):
         where = f"{csv_path} row {i + 1} (line {i + 2})"
         path = resolve_clip_path(raw, csv_path.parent)
@@ -118,14 +133,15 @@ def read_header_csv(csv_path: Path, *, check_clips: bool, max_bad_fraction: floa
         except BadVideoError as err:
             log.warning("skipping bad clip: %s", err)
             bad.append(str(path))
+            first_reason = first_reason or str(err)
             continue
         files.append(str(path))
         keep.append(i)
     rows = frame.iloc[keep].copy()
     rows["file"] = files
     if len(bad) > max_bad_fraction * len(frame) or rows.empty:
-        raise UserError(f"{csv_path}: {len(bad)} of {len(frame)} clips are unreadable (first: {bad[0]}), more than "
-                        f"dataset.max_bad_fraction={max_bad_fraction}; re-export the clips")
+        raise UserError(f"{csv_path}: {len(bad)} of {len(frame)} clips are unreadable or not (T, H, W, 3) uint8, more "
+                        f"than dataset.max_bad_fraction={max_bad_fraction} (first: {first_reason}); re-export them")
     return HeaderTable(csv_path=csv_path, rows=rows.reset_index(drop=True), bad_clips=bad)
 
 
@@ -160,16 +176,15 @@ class HeaderClipDataset(Dataset):
         return len(self.files)
 
     def load_frames(self, i: int) -> np.ndarray:
-        """The sampled frames of clip i, (num_frames, H, W, 3) uint8 — only these are read from disk."""
-        clip = open_clip(Path(self.files[i]))
-        indices = sample_frame_indices(clip.shape[0], self.num_frames)
-        unique, inverse = np.unique(indices, return_inverse=True)
-        return np.ascontiguousarray(clip[unique])[inverse]  # fancy indexing on the memmap copies just these frames
+        """The sampled frames of clip i, (num_frames, H, W, 3) uint8 — only these are read from disk.
+        BadVideoError when the clip cannot be read or is not a header clip (checked again here: with
+        dataset.check_clips=false this is the first look at the file, and the file may have changed since)."""
+        return read_clip_frames(Path(self.files[i]), self.num_frames)
 
     def __getitem__(self, i: int) -> dict | None:
         try:
             raw = self.load_frames(i)
-        except BadVideoError as err:  # only with dataset.check_clips=false: skipped and counted (collate_skip_bad)
+        except BadVideoError as err:  # after the up-front check: check_clips=false, or the file changed since
             if self.files[i] not in self._warned:
                 self._warned.add(self.files[i])
                 log.warning("skipping bad clip: %s", err)

@@ -21,12 +21,15 @@ from transformers import VideoMAEConfig, VideoMAEModel
 
 from src.core.errors import UserError
 from src.header.models.videomae_convert import (
+    ORIGINAL_FORMAT_DEFAULTS,
     ConvertedWeights,
     architecture_from_original,
     architecture_from_transformers,
     convert_original_state_dict,
     looks_original,
     normalise_transformers_state_dict,
+    place_final_norm,
+    summarise_keys,
 )
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ def build_videomae(backbone: dict, *, num_frames: int,
         arch, weights = _variant_architecture(backbone, None), None
     else:
         arch, weights = _read_checkpoint(backbone)
+    arch["use_mean_pooling"] = _mean_pooling(backbone, arch["use_mean_pooling"])
     pretrained_frames = arch.pop("pretrained_num_frames", None)
     _check_geometry(arch, num_frames=num_frames, image_size=image_size)
     if pretrained_frames and pretrained_frames != num_frames:
@@ -88,14 +92,28 @@ def build_videomae(backbone: dict, *, num_frames: int,
                             attn_implementation=backbone["attn_implementation"])
     model = VideoMAEBackbone(config, gradient_checkpointing=backbone["gradient_checkpointing"])
     if weights is not None:
+        norm_rule = place_final_norm(weights, use_mean_pooling=arch["use_mean_pooling"])
         try:
             model.model.load_state_dict(weights.backbone, strict=True)
         except RuntimeError as err:  # missing / unexpected keys, wrong shapes
             detail = " ".join(str(err).split())[:300]
-            raise UserError(f"backbone.ckpt={backbone['ckpt']}: weights do not fit the model ({detail})") from err
-        log.info("loaded VideoMAE weights from %s (%d tensors; ignored %d: %s)", backbone["ckpt"],
-                 len(weights.backbone), len(weights.ignored), ", ".join(weights.ignored[:4]))
+            raise UserError(f"backbone.ckpt={backbone['ckpt']}: weights do not fit the model ({detail}; "
+                            f"{norm_rule})") from err
+        log.info("loaded VideoMAE weights from %s: %d tensors; %s; ignored %d: %s", backbone["ckpt"],
+                 len(weights.backbone), norm_rule, len(weights.ignored), summarise_keys(weights.ignored))
     return model, weights
+
+
+def _mean_pooling(backbone: dict, from_checkpoint: bool) -> bool:
+    """backbone.use_mean_pooling: auto = what the checkpoint's config says (its format's default when silent),
+    else the fine-tuning choice given, as OpenGVLab's run_class_finetuning.py --use_mean_pooling / --use_cls."""
+    # A run folder saved before this key existed rebuilds as it trained: what auto does is what every run did then.
+    choice = backbone.get("use_mean_pooling", "auto")
+    if choice == "auto":
+        return bool(from_checkpoint)
+    if not isinstance(choice, bool):
+        raise UserError(f"backbone.use_mean_pooling={choice}: use auto, true or false")
+    return choice
 
 
 def _variant_architecture(backbone: dict, found_hidden: int | None) -> dict:
@@ -106,7 +124,9 @@ def _variant_architecture(backbone: dict, found_hidden: int | None) -> dict:
     if variant not in variants:
         raise UserError(f"backbone.variant={variant}: unknown; use auto or one of {', '.join(variants)}")
     arch = {**variants[variant], "tubelet_size": backbone["tubelet_size"],
-            "layer_norm_eps": backbone["layer_norm_eps"], "qv_bias": True, "use_mean_pooling": True}
+            "layer_norm_eps": backbone["layer_norm_eps"], "qv_bias": True,
+            # no config of its own (random init, a bare .pth): the original format's default, mean pooling
+            "use_mean_pooling": ORIGINAL_FORMAT_DEFAULTS["use_mean_pooling"]}
     if found_hidden is not None and found_hidden != arch["hidden_size"]:
         raise UserError(f"backbone.variant={variant} (hidden {arch['hidden_size']}) does not match backbone.ckpt="
                         f"{backbone['ckpt']} (hidden {found_hidden}); use backbone.variant=auto")

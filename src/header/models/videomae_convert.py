@@ -9,6 +9,11 @@ Two layouts are read:
   original concatenates zeros for it), so nothing is lost.
 Every weight ends up used or is listed as deliberately ignored (classifier heads, the pre-training decoder); a key
 no rule knows is an error.
+
+The encoder's final LayerNorm (`norm` / `encoder.norm` in the original format, `layernorm` in transformers') goes
+where OpenGVLab's own fine-tuning puts it (run_class_finetuning.py, models/modeling_finetune.py of
+OpenGVLab/VideoMAEv2), see `place_final_norm`. A pre-training checkpoint always has `encoder.norm` and never an
+`fc_norm`; a fine-tuned one has `fc_norm` (mean pooling) or `norm` (CLS pooling).
 """
 import re
 from dataclasses import dataclass, field
@@ -32,6 +37,50 @@ class ConvertedWeights:
     backbone: dict[str, torch.Tensor]                               # VideoMAEModel state-dict keys
     pool_norm: dict[str, torch.Tensor] = field(default_factory=dict)  # fc_norm weight/bias, when the file has it
     ignored: list[str] = field(default_factory=list)                # keys deliberately dropped
+    # The encoder's final LayerNorm over all tokens (weight/bias) and the file's keys for it, until
+    # place_final_norm puts it into `backbone` or `ignored`.
+    final_norm: dict[str, torch.Tensor] = field(default_factory=dict)
+    final_norm_keys: list[str] = field(default_factory=list)
+
+
+def place_final_norm(weights: ConvertedWeights, *, use_mean_pooling: bool) -> str:
+    """Put the encoder's final LayerNorm where OpenGVLab's fine-tuning puts it; -> the rule as applied (for the log).
+
+    OpenGVLab's fine-tuning model with mean pooling (their default; `--use_cls` turns it off) has no LayerNorm
+    over the tokens (`norm` is an Identity) and one after the mean (`fc_norm`): the pre-training `encoder.norm` is
+    left unused by their non-strict load, and `fc_norm`, absent from a pre-training checkpoint, starts fresh
+    (weight 1, bias 0). Without mean pooling `norm` is the final LayerNorm over the tokens and is loaded.
+    transformers' VideoMAEModel mirrors this (`layernorm` exists only when use_mean_pooling is false), so:
+    - mean pooling: the final norm is dropped and reported; the pooling LayerNorm takes `fc_norm` when the
+      checkpoint has it (a fine-tuned one), else starts at identity (a pre-training one);
+    - no mean pooling: the final norm becomes `layernorm` (applied to every token). The header net still averages
+      the tokens and applies its pooling LayerNorm after that (`fc_norm` if present, else identity).
+    """
+    had = weights.final_norm_keys
+    if use_mean_pooling:
+        weights.ignored.extend(had)
+        kept = "dropped, as OpenGVLab's fine-tuning drops it" if had else "absent"
+        pool = "loaded from fc_norm" if weights.pool_norm else "fresh at identity (no fc_norm in the checkpoint)"
+        rule = f"use_mean_pooling=true: the final token norm ({', '.join(had) or 'norm'}) is {kept}; the " \
+               f"LayerNorm after the mean is {pool}"
+    else:
+        weights.backbone.update({f"layernorm.{name}": value for name, value in weights.final_norm.items()})
+        rule = f"use_mean_pooling=false: the final token norm ({', '.join(had) or 'none in the checkpoint'}) is " \
+               f"transformers' layernorm over every token"
+    weights.final_norm, weights.final_norm_keys = {}, []
+    return rule
+
+
+def summarise_keys(keys: list[str]) -> str:
+    """'decoder.* (20), mask_token (1)': keys grouped by their first name after any wrapper prefix (for the log)."""
+    groups: dict[str, int] = {}
+    for key in keys:
+        parts = key.replace("_orig_mod.", "").split(".")
+        while len(parts) > 1 and parts[0] in ("model", "module", "encoder", "videomae"):
+            parts = parts[1:]
+        name = f"{parts[0]}.*" if len(parts) > 1 else parts[0]
+        groups[name] = groups.get(name, 0) + 1
+    return ", ".join(f"{name} ({count})" for name, count in groups.items()) or "none"
 
 
 def architecture_from_original(model_config: dict, where: str) -> dict:
@@ -105,8 +154,9 @@ def convert_original_state_dict(state: dict[str, torch.Tensor]) -> ConvertedWeig
         if key.startswith("fc_norm."):
             out.pool_norm[key.removeprefix("fc_norm.")] = value
             continue
-        if key.startswith("norm."):  # checkpoints without mean pooling: a LayerNorm over all tokens
-            out.backbone[key.replace("norm.", "layernorm.", 1)] = value
+        if key.startswith("norm."):  # the final LayerNorm over all tokens: where it goes is place_final_norm's
+            out.final_norm[key.removeprefix("norm.")] = value
+            out.final_norm_keys.append(full_key)
             continue
         m = re.match(r"^blocks\.(\d+)\.(.+)$", key)
         if not m:
@@ -142,6 +192,9 @@ def normalise_transformers_state_dict(state: dict[str, torch.Tensor]) -> Convert
         key = full_key.removeprefix("videomae.")
         if key.startswith("fc_norm."):
             out.pool_norm[key.removeprefix("fc_norm.")] = value
+        elif key.startswith("layernorm."):  # the final LayerNorm over all tokens: see place_final_norm
+            out.final_norm[key.removeprefix("layernorm.")] = value
+            out.final_norm_keys.append(full_key)
         elif IGNORED.match(key):
             out.ignored.append(full_key)
         else:  # older files name the attention biases q_bias / v_bias
