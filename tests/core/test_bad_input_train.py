@@ -1,48 +1,14 @@
-"""Every bad input is one `error:` line on stderr, exit code 2, no traceback, and nothing lost: the run folders
-that existed before (a clip run and a header run, which some cases point at) are byte-identical afterwards, and
-no new run folder appears. Both tasks and the split tool (data_tools.split_dataset.main(argv) returns the code)."""
-import hashlib
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
+"""`python -m src.train`: every bad input is one `error:` line on stderr, exit code 2, no traceback, and nothing
+lost or left behind: no run folder, no Hydra output folder, the prior runs (which some cases point at)
+byte-identical (tests/core/bad_input_helpers.py). Both tasks, in-process through the `cli` fixture."""
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-CLIP = ["method=video_coop", "dataset=ucf101", "backbone=clip_tiny", "trainer=cpu", "dataset.num_frames=4",
-        "dataset.num_temporal_views=1", "dataset.num_spatial_views=1", "dataset.batch_size=4", "dataset.num_workers=0",
-        "dataset.batches_per_backprop=1", "~callbacks.progress_bar", "logger=csv", "trainer.max_epochs=1"]
-HEADER = ["task=header", "backbone=csn_tiny", "dataset=header_synthetic", "trainer=cpu", "dataset.batch_size=4",
-          "dataset.num_workers=0", "dataset.synthetic.num_clips=24", "~callbacks.progress_bar", "logger=csv",
-          "trainer.max_epochs=1"]
+from tests.core.bad_input_helpers import CLIP, HEADER, assert_bad_input, fill, prior_workspace, repo_entries
 
 
 @pytest.fixture(scope="module")
 def prior(tmp_path_factory, synthetic_root) -> dict:
-    """A finished clip run and a finished header run (real subprocess runs), plus files the cases point at."""
-    root = tmp_path_factory.mktemp("prior")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", "WANDB_MODE": "offline"}
-    for args in ([*CLIP, f"dataset.root={synthetic_root}", "run_id=prior"],
-                 [*HEADER, f"dataset.root={root}/header_data", "run_name=prior"]):
-        proc = subprocess.run([sys.executable, "-m", "src.train", f"paths.root_dir={root}",
-                               f"hydra.run.dir={root}/outputs", *args], cwd=REPO, capture_output=True, text=True,
-                              env=env, timeout=900)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-    (root / "random.ckpt").write_bytes(os.urandom(4096))
-    (root / "json.ckpt").write_text(json.dumps({"state_dict": {}, "epoch": 3}))
-    (root / "a_file").write_text("not a folder\n")
-    clip_run = root / "models/video_coop/ucf101/prior"
-    header_run = root / "report/header_experiments/prior"
-    return {"root": root, "clip_run": clip_run, "header_run": header_run, "synthetic": synthetic_root,
-            "header_data": root / "header_data",
-            "header_best": next((header_run / "checkpoints").glob("best_epoch_*.pt"))}
-
-
-def _snapshot(*folders: Path) -> dict:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
-            for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
+    return prior_workspace(tmp_path_factory, synthetic_root)
 
 
 # (id, task, extra overrides (with {placeholders} from `prior`), words the error line must contain)
@@ -98,34 +64,55 @@ CASES = [
      "does not fit"),
     ("header_ckpt_random_bytes", "header", ["ckpt_path={root}/random.ckpt"], "not a readable PyTorch checkpoint"),
     ("header_gpu_ids_absent", "header", ["trainer.accelerator=gpu", "gpus=[0,1]"], "CUDA device(s) visible"),
-    ("split_missing_csv", "split", ["--input_csv", "{root}/none.csv", "--output_dir", "{root}/split"], "none.csv"),
-    ("split_val_fraction_out_of_range", "split",
-     ["--input_csv", "{header_data}/all_clips.csv", "--output_dir", "{root}/split", "--val_split", "1.5"], "val_split"),
-    ("split_val_fraction_text", "split",
-     ["--input_csv", "{header_data}/all_clips.csv", "--output_dir", "{root}/split", "--val_split", "abc"], "--val_split"),
-    ("split_missing_argument", "split", ["--output_dir", "{root}/split"], "--input_csv"),
-    ("split_not_a_csv", "split", ["--input_csv", "{root}/random.ckpt", "--output_dir", "{root}/split"], "random.ckpt"),
+
+    # values out of range (src/core/value_checks.py), found before Hydra starts
+    ("max_epochs_0", "clip", ["trainer.max_epochs=0"], "trainer.max_epochs=0: must be a positive integer, -1"),
+    ("epochs_alias_0", "clip", ["epochs=0"], "trainer.max_epochs=0"),
+    ("lr_negative", "clip", ["optimizer.lr=-1"], "optimizer.lr=-1: must be a number > 0"),
+    ("ctx_len_0", "clip", ["method.ctx_len=0"], "method.ctx_len=0: must be a positive integer"),
+    ("pooling_unknown", "clip", ["method.pooling=median"], "method.pooling='median': must be one of mean | max"),
+    ("validate_only_maybe", "clip", ["validate_only=maybe"], "validate_only='maybe': must be true or false"),
+    ("max_bad_fraction_1_5", "clip", ["dataset.max_bad_fraction=1.5"], "dataset.max_bad_fraction=1.5"),
+    ("val_fraction_1", "clip", ["dataset.val_fraction=1"], "dataset.val_fraction=1: must be a fraction strictly"),
+    ("k_train_0", "clip", ["dataset.k_train=0"], "dataset.k_train=0"),
+    ("feature_cache_unknown", "clip", ["dataset.feature_cache=sometimes"], "dataset.feature_cache='sometimes'"),
+    ("accelerator_tpu", "clip", ["trainer.accelerator=tpu"], "trainer.accelerator='tpu'"),
+    ("cpu_threads_0", "clip", ["trainer.cpu_threads=0"], "trainer.cpu_threads=0"),
+    ("last_every_n_steps_0", "clip", ["callbacks.last_every_n_steps=0"], "callbacks.last_every_n_steps=0"),
+    ("eta_min_negative", "clip", ["scheduler.eta_min=-1"], "scheduler.eta_min=-1"),
+    ("sweep_value_out_of_range", "clip", ["-m", "seed=0,-1"], "seed=-1: must be an integer >= 0"),
+    ("interpolation_unresolvable", "clip", ["paths.models_dir=${{nope.key}}"], "config key paths.models_dir"),
+    ("unknown_flag", "clip", ["--mutlirun"], "unknown option --mutlirun; did you mean --multirun?"),
+    ("cfg_flag_value", "clip", ["--cfg", "jobs"], "--cfg jobs: choose job, hydra or all"),
+    ("header_threshold_2", "header", ["task.threshold=2"], "task.threshold=2: must be a probability"),
+    ("header_loss_unknown", "header", ["loss.name=hinge"], "loss.name='hinge': must be one of ce | weighted_ce"),
+    ("header_layer_decay_2", "header", ["finetune.layer_decay=2"], "finetune.layer_decay=2"),
+    ("header_ema_decay_1", "header", ["finetune.ema_decay=1"], "finetune.ema_decay=1"),
+    ("header_flip_prob_2", "header", ["dataset.flip_prob=2"], "dataset.flip_prob=2"),
+    ("header_augment_on_gpu", "header", ["dataset.augment_on=gpu"], "dataset.augment_on='gpu'"),
+    ("header_warmup_negative", "header", ["scheduler.warmup_epochs=-1"], "scheduler.warmup_epochs=-1"),
+    ("header_continue_from_clip_run", "header", ["continue_from={clip_run}"], "task=clip only"),
 ]
 
 
 @pytest.mark.parametrize("name, task, extra, words", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_exit_2_and_nothing_lost(prior, cli, tmp_path, capsys, name, task, extra, words):
-    extra = [a.format(**prior) for a in extra]
-    before = _snapshot(prior["clip_run"], prior["header_run"])
-    if task == "split":
-        from data_tools.split_dataset import main
+def test_bad_training_input_is_one_line_exit_2_and_nothing_left(prior, cli, tmp_path, name, task, extra, words):
+    data = f"dataset.root={prior['synthetic']}" if task == "clip" else f"dataset.root={prior['header_data']}"
+    repo_before = repo_entries()
+    result = cli([*(CLIP if task == "clip" else HEADER), data, *fill(extra, prior)], tmp_path)
+    assert_bad_input(result.returncode, result.stderr, words, prior, tmp_path, repo_before)
 
-        capsys.readouterr()
-        code = main(extra)
-        err = capsys.readouterr().err
-    else:
-        data = (f"dataset.root={prior['synthetic']}" if task == "clip" else f"dataset.root={prior['header_data']}")
-        result = cli([*(CLIP if task == "clip" else HEADER), data, *extra], tmp_path)
-        code, err = result.returncode, result.stderr
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2, err
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    assert words in lines[0], lines[0]
-    assert _snapshot(prior["clip_run"], prior["header_run"]) == before  # nothing touched
-    assert not (tmp_path / "models").exists() and not (tmp_path / "report").exists()  # no new run folder
+
+@pytest.mark.parametrize("task", ["clip", "header"])
+def test_the_base_command_lines_pass_the_checks(prior, tmp_path, task):
+    """The cases above fail for their one bad part: the rest of each command line is fine."""
+    from src.core.command_line import check_command_line
+    from src.core.config_checks import check_devices, check_run_folder
+    from src.run_checks import check_resume, check_training_inputs
+    from src.train import apply_aliases
+
+    data = f"dataset.root={prior['synthetic']}" if task == "clip" else f"dataset.root={prior['header_data']}"
+    argv = [*(CLIP if task == "clip" else HEADER), data, f"paths.root_dir={tmp_path}", f"hydra.run.dir={tmp_path}/o"]
+    assert check_command_line(argv, "train", before_resolve=[check_resume, apply_aliases],
+                              after_resolve=[check_devices, check_run_folder, check_training_inputs]) == tmp_path / "o"
+    assert sorted(tmp_path.iterdir()) == []
