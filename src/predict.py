@@ -38,7 +38,8 @@ def check_inputs(cfg: DictConfig) -> None:
     elif cfg.method.name != "zero_shot":
         raise UserError(f"run= is required for method={cfg.method.name}: give a trained run ('method/dataset/run_id', "
                         "a header run's name, or its folder), or use method=zero_shot without a run")
-    find_inputs(OmegaConf.to_container(cfg, resolve=True)["inputs"], input_suffixes(task))
+    inputs = OmegaConf.to_container(cfg.inputs) if OmegaConf.is_list(cfg.inputs) else cfg.inputs
+    find_inputs(inputs, input_suffixes(task))
     resolve_device(str(cfg.device))
     if problem := folder_problem(Path(cfg.output)):
         raise UserError(f"output={cfg.output}: cannot create this folder ({problem}); pick a writable place")

@@ -16,8 +16,8 @@ def _clip_run(spec: str, cfg: DictConfig) -> None:
     from src.clip.run_loading import read_checkpoint, read_run_config, resolve_run_dir
 
     run_dir = resolve_run_dir(spec, Path(cfg.paths.models_dir))
+    read_checkpoint(run_dir / "checkpoint.pth")  # first, as src/clip/eval_run.py reads them
     read_run_config(run_dir)
-    read_checkpoint(run_dir / "checkpoint.pth")
 
 
 def _header_run(spec: str, cfg: DictConfig) -> None:

@@ -43,6 +43,8 @@ def check_command_line(argv: list[str], config_name: str, *, before_resolve: Seq
     output_dir = None
     for overrides in override_variants(command):
         cfg = compose_checked(overrides, command.config_name)
+        if command.prints_config:  # --cfg job: show what composes, even with values the checks below refuse
+            return None
         if OmegaConf.select(cfg, "task.backbone_kinds") is not None and "backbone" in cfg:
             check_backbone_kind(cfg)
         for step in before_resolve:

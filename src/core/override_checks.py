@@ -35,7 +35,8 @@ class CommandLine:
     overrides: list[Override]   # parsed, hydra.* ones included
     multirun: bool
     config_name: str            # the root config (`--config-name` may name another)
-    runs_nothing: bool          # --help, --cfg, --info, …: Hydra prints something and runs no job
+    runs_nothing: bool          # --help, --info, …: Hydra prints something and composes nothing
+    prints_config: bool         # --cfg job|hydra|all: Hydra composes and prints the config, and runs no job
 
 
 def parse_command_line(argv: list[str], config_name: str) -> CommandLine:
@@ -59,9 +60,9 @@ def parse_command_line(argv: list[str], config_name: str) -> CommandLine:
         parsed = OverridesParser.create().parse_overrides(words)
     except Exception as err:  # Hydra's grammar errors
         raise UserError(f"cannot parse the command line: {one_line(err)}") from None
-    informing = {"--help", "--hydra-help", "--version", "--cfg", "--info", "--shell-completion"}
+    informing = {"--help", "--hydra-help", "--version", "--info", "--shell-completion"}
     return CommandLine(parsed, "--multirun" in flags, flags.get("--config-name") or config_name,
-                       runs_nothing=bool(informing & set(flags)))
+                       runs_nothing=bool(informing & set(flags)), prints_config="--cfg" in flags)
 
 
 def _long_flag(name: str) -> str:
@@ -129,7 +130,7 @@ def _check_keys(lines: list[str], config_name: str) -> None:
         key = override.key_or_group
         if _is_group(key) or override.is_add() or override.is_force_add():
             continue
-        if OmegaConf.select(cfg, key, default=_MISSING, throw_on_missing=False) is _MISSING:
+        if key not in keys and OmegaConf.select(cfg, key, default=_MISSING, throw_on_missing=False) is _MISSING:
             close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
             hint = f"did you mean {' or '.join(close)}?" if close else "`--cfg job` lists the keys"
             raise UserError(f"{override.input_line}: the config has no key {key}; {hint} (to add a new key write "

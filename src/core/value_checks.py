@@ -18,7 +18,7 @@ _ABSENT = object()
 class Rule:
     """What a value must be: `kind` int | float | bool | str; numbers within [low, high] (`open_low` / `open_high`
     exclude the end) or one of `also`; strings one of `choices` or matching `pattern`; None only when `null`. `what`
-    is the text after "must be" (default: the range)."""
+    is the text after "must be"."""
     kind: type
     what: str
     low: float | None = None
@@ -54,7 +54,7 @@ def integer(low: int, what: str = "", null: bool = False) -> Rule:
     return Rule(int, what or f"an integer >= {low}" + (" (or null)" if null else ""), low=low, null=null)
 
 
-def number(low: float, high: float | None = None, what: str = "", null: bool = False, open_low: bool = False,
+def number(what: str, low: float, high: float | None = None, *, null: bool = False, open_low: bool = False,
            open_high: bool = False) -> Rule:
     return Rule(float, what, low=low, high=high, open_low=open_low, open_high=open_high, null=null)
 
@@ -66,9 +66,9 @@ def one_of(*choices, null: bool = False) -> Rule:
 
 POSITIVE = integer(1, "a positive integer")
 COUNT = integer(0, "an integer >= 0")
-FRACTION = number(0.0, 1.0, "a number between 0 and 1")
-PROBABILITY_OR_NULL = number(0.0, 1.0, "a probability between 0 and 1 (or null: the run's own)", null=True)
-SECONDS_OR_NULL = number(0.0, what="a number of seconds >= 0 (or null)", null=True)
+FRACTION = number("a number between 0 and 1", 0.0, 1.0)
+PROBABILITY_OR_NULL = number("a probability between 0 and 1 (or null: the run's own)", 0.0, 1.0, null=True)
+SECONDS_OR_NULL = number("a number of seconds >= 0 (or null)", 0.0, null=True)
 SWITCH = Rule(bool, "true or false")
 DEVICE = Rule(str, "auto, cpu, cuda or cuda:<index>", pattern=r"auto|cpu|cuda(:\d+)?")
 
@@ -81,9 +81,11 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "frame_interval": integer(1, "a positive integer (or null: spread over the whole video)", null=True),
         "k_train": integer(1, "a positive integer (or null: all)", null=True),
         "k_val": integer(1, "a positive integer (or null: all)", null=True),
-        "val_fraction": number(0.0, 1.0, "a fraction strictly between 0 and 1", open_low=True, open_high=True),
+        "val_fraction": number("a fraction strictly between 0 and 1", 0.0, 1.0, open_low=True, open_high=True),
         "max_bad_fraction": FRACTION, "flip_prob": FRACTION,
-        "feature_cache": Rule(str, "off | auto | write | read", choices=("off", "auto", "write", "read"), also=(False,)), "augment_on": one_of("loader", "device"),
+        "feature_cache": Rule(str, "off | auto | write | read", choices=("off", "auto", "write", "read"),
+                              also=(False,)),
+        "augment_on": one_of("loader", "device"),
         "augment": SWITCH, "balanced_sampling": SWITCH, "check_clips": SWITCH, "generate_if_missing": SWITCH,
         "persistent_workers": SWITCH,
     },
@@ -91,37 +93,37 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "max_epochs": Rule(int, "a positive integer, -1 (no limit) or null", low=1, also=(-1,), null=True),
         "accumulate_grad_batches": POSITIVE, "num_nodes": POSITIVE, "log_every_n_steps": POSITIVE,
         "check_val_every_n_epoch": integer(1, "a positive integer (or null)", null=True),
-        "gradient_clip_val": number(0.0, what="a number >= 0 (or null)", null=True),
+        "gradient_clip_val": number("a number >= 0 (or null)", 0.0, null=True),
         "accelerator": one_of("auto", "cpu", "gpu", "cuda", "mps"),
         "num_sanity_val_steps": integer(-1, "an integer >= -1 (-1: all)"),
         "cpu_threads": Rule(int, "auto, a positive integer or null", low=1, also=("auto",), null=True),
     },
-    "optimizer": {"lr": number(0.0, what="a number > 0 (or null)", open_low=True, null=True),
-                  "weight_decay": number(0.0, what="a number >= 0 (or null)", null=True)},
-    "scheduler": {"eta_min": number(0.0, what="a number >= 0"), "warmup_epochs": number(0.0, what="a number >= 0"),
-                  "start_factor": number(0.0, 1.0, "a number in (0, 1]", open_low=True),
+    "optimizer": {"lr": number("a number > 0 (or null)", 0.0, open_low=True, null=True),
+                  "weight_decay": number("a number >= 0 (or null)", 0.0, null=True)},
+    "scheduler": {"eta_min": number("a number >= 0", 0.0), "warmup_epochs": number("a number >= 0", 0.0),
+                  "start_factor": number("a number in (0, 1]", 0.0, 1.0, open_low=True),
                   "min_ratio": FRACTION},
     "method": {"ctx_len": POSITIVE, "pool_heads": POSITIVE, "pooling": one_of("mean", "max", "attention"),
-               "videomix_prob": FRACTION, "reg_strength": number(0.0, what="a number >= 0"),
-               "cos_reg_strength": number(0.0, what="a number >= 0"), "learn_just_pooling": SWITCH,
+               "videomix_prob": FRACTION, "reg_strength": number("a number >= 0", 0.0),
+               "cos_reg_strength": number("a number >= 0", 0.0), "learn_just_pooling": SWITCH,
                "learn_logit_scale": SWITCH, "videomix": one_of("spatial", "temporal", "cube", null=True)},
-    "task": {"threshold": number(0.0, 1.0, "a probability between 0 and 1")},
-    "finetune": {"lr_backbone": number(0.0, what="a number > 0 (or null)", open_low=True, null=True),
-                 "lr_head": number(0.0, what="a number > 0", open_low=True),
-                 "layer_decay": number(0.0, 1.0, "a number in (0, 1]", open_low=True),
+    "task": {"threshold": number("a probability between 0 and 1", 0.0, 1.0)},
+    "finetune": {"lr_backbone": number("a number > 0 (or null)", 0.0, open_low=True, null=True),
+                 "lr_head": number("a number > 0", 0.0, open_low=True),
+                 "layer_decay": number("a number in (0, 1]", 0.0, 1.0, open_low=True),
                  "unfreeze_blocks": integer(0, null=True),
-                 "drop_path_rate": number(0.0, 1.0, "a number in [0, 1)", open_high=True),
-                 "ema_decay": number(0.0, 1.0, "a number strictly between 0 and 1 (or null)", open_low=True,
+                 "drop_path_rate": number("a number in [0, 1)", 0.0, 1.0, open_high=True),
+                 "ema_decay": number("a number strictly between 0 and 1 (or null)", 0.0, 1.0, open_low=True,
                                      open_high=True, null=True)},
     "loss": {"name": one_of("ce", "weighted_ce", "focal"), "focal_alpha": FRACTION,
-             "focal_gamma": number(0.0, what="a number >= 0")},
+             "focal_gamma": number("a number >= 0", 0.0)},
     "callbacks": {"last_every_n_steps": integer(1, "a positive integer (or null: epoch ends only)", null=True)},
     "detect": {"num_frames": integer(1, "a positive integer (or null: the run's)", null=True),
                "frame_step": POSITIVE, "stride": POSITIVE, "smoothing": POSITIVE, "batch_size": POSITIVE,
-               "threshold": PROBABILITY_OR_NULL, "min_gap_s": number(0.0, what="a number of seconds >= 0"),
-               "tolerance_s": number(0.0, what="a number of seconds >= 0"), "start": SECONDS_OR_NULL,
-               "end": number(0.0, what="a number of seconds > 0 (or null)", open_low=True, null=True),
-               "device": DEVICE, "row_minutes": number(0.0, what="a number > 0", open_low=True),
+               "threshold": PROBABILITY_OR_NULL, "min_gap_s": number("a number of seconds >= 0", 0.0),
+               "tolerance_s": number("a number of seconds >= 0", 0.0), "start": SECONDS_OR_NULL,
+               "end": number("a number of seconds > 0 (or null)", 0.0, open_low=True, null=True),
+               "device": DEVICE, "row_minutes": number("a number > 0", 0.0, open_low=True),
                "timeline_dpi": POSITIVE, "export_size": integer(1, "a positive integer (or null)", null=True),
                "export_half": one_of(1, 2, null=True)},
     "check": {"decode": one_of("all", "first", "none"), "min_videos_per_class": COUNT, "max_listed": POSITIVE},
@@ -148,10 +150,4 @@ def check_table(cfg: DictConfig, root: str) -> None:
     for key, rule in rules.items():
         value = OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False)
         if value is not _ABSENT and not OmegaConf.is_config(value) and not rule.allows(value):
-            raise UserError(f"{key}={value!r}: must be {rule.what or _range_text(rule)}")
-
-
-def _range_text(rule: Rule) -> str:
-    low = f"{'>' if rule.open_low else '>='} {rule.low}" if rule.low is not None else ""
-    high = f"{'<' if rule.open_high else '<='} {rule.high}" if rule.high is not None else ""
-    return f"a number {' and '.join(p for p in (low, high) if p)}" + (" (or null)" if rule.null else "")
+            raise UserError(f"{key}={value!r}: must be {rule.what}")

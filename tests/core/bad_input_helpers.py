@@ -32,9 +32,8 @@ def prior_workspace(tmp_path_factory, synthetic_root: Path) -> dict:
 
 
 def _build(root: Path, synthetic_root: Path) -> dict:
-    from tests.composed import compose_config
-
     from src.train import train
+    from tests.composed import compose_config
 
     environ, threads = dict(os.environ), torch.get_num_threads()
     try:  # train() sets the seed's and the run folder's environment variables and torch's threads: put them back

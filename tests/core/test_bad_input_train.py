@@ -1,9 +1,22 @@
 """`python -m src.train`: every bad input is one `error:` line on stderr, exit code 2, no traceback, and nothing
 lost or left behind: no run folder, no Hydra output folder, the prior runs (which some cases point at)
 byte-identical (tests/core/bad_input_helpers.py). Both tasks, in-process through the `cli` fixture."""
+import os
+import subprocess
+import sys
+
 import pytest
 
-from tests.core.bad_input_helpers import CLIP, HEADER, assert_bad_input, fill, prior_workspace, repo_entries
+from tests.core.bad_input_helpers import (
+    CLIP,
+    HEADER,
+    REPO,
+    assert_bad_input,
+    fill,
+    prior_workspace,
+    repo_entries,
+    snapshot,
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +97,7 @@ CASES = [
     ("interpolation_unresolvable", "clip", ["paths.models_dir=${{nope.key}}"], "config key paths.models_dir"),
     ("unknown_flag", "clip", ["--mutlirun"], "unknown option --mutlirun; did you mean --multirun?"),
     ("cfg_flag_value", "clip", ["--cfg", "jobs"], "--cfg jobs: choose job, hydra or all"),
+    ("cfg_job_with_a_typo", "clip", ["--cfg", "job", "method.ctxlen=4"], "did you mean method.ctx_len"),
     ("header_threshold_2", "header", ["task.threshold=2"], "task.threshold=2: must be a probability"),
     ("header_loss_unknown", "header", ["loss.name=hinge"], "loss.name='hinge': must be one of ce | weighted_ce"),
     ("header_layer_decay_2", "header", ["finetune.layer_decay=2"], "finetune.layer_decay=2"),
@@ -116,3 +130,17 @@ def test_the_base_command_lines_pass_the_checks(prior, tmp_path, task):
     assert check_command_line(argv, "train", before_resolve=[check_resume, apply_aliases],
                               after_resolve=[check_devices, check_run_folder, check_training_inputs]) == tmp_path / "o"
     assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_real_process_prints_nothing_but_the_error_line(prior, tmp_path):
+    """Outside pytest's capture, with an error found only once the model is built (after seeding, after importing
+    the header models): no "Seed set to" log line, no FutureWarning, no library warning on stderr."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    argv = [*HEADER, f"dataset.root={prior['header_data']}", f"ckpt_path={prior['header_run']}/last.ckpt",
+            "backbone=vmae_tiny", f"paths.root_dir={tmp_path}", f"hydra.run.dir={tmp_path}/o"]
+    proc = subprocess.run([sys.executable, "-m", "src.train", *argv], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: ckpt_path={prior['header_run']}/last.ckpt: does not fit"), proc.stderr
+    assert sorted(tmp_path.iterdir()) == []  # Hydra's folder, made before the model was built, is gone again
+    assert snapshot(prior["root"], prior["synthetic"]) == prior["snapshot"]
