@@ -42,8 +42,9 @@ CASES = [
     ("unknown_method", "clip", ["method=nope"], "unknown method 'nope'"),
     ("unknown_logger", "clip", ["logger=nope"], "unknown logger 'nope'"),
     ("header_backbone_on_clip", "clip", ["backbone=csn_tiny"], "task=clip needs a backbone of kind clip"),
-    ("gpu_ids_absent", "clip", ["trainer.accelerator=auto", "trainer.devices=[0,1]"], "CUDA device(s) visible"),
-    ("gpus_alias_absent", "clip", ["trainer.accelerator=auto", "gpus=[0,1]"], "gpus=[0, 1]: GPU 0, 1 not present"),
+    # GPU ids no machine has, so that the cases hold on a GPU machine too
+    ("gpu_ids_absent", "clip", ["trainer.accelerator=auto", "trainer.devices=[98,99]"], "CUDA device(s) visible"),
+    ("gpus_alias_absent", "clip", ["trainer.accelerator=auto", "gpus=[98,99]"], "gpus=[98, 99]: GPU 98, 99 not present"),
     ("gpu_ids_on_cpu", "clip", ["trainer.accelerator=cpu", "trainer.devices=[0,1]"], "trainer.accelerator=cpu"),
     ("gpu_count_absent", "clip", ["trainer.accelerator=gpu", "trainer.devices=64"], "CUDA device(s) visible"),
     ("devices_zero", "clip", ["trainer.devices=0"], "trainer.devices=0"),
@@ -76,7 +77,7 @@ CASES = [
     ("header_ckpt_other_backbone", "header", ["ckpt_path={header_run}/last.ckpt", "backbone=vmae_tiny"],
      "does not fit"),
     ("header_ckpt_random_bytes", "header", ["ckpt_path={root}/random.ckpt"], "not a readable PyTorch checkpoint"),
-    ("header_gpu_ids_absent", "header", ["trainer.accelerator=gpu", "gpus=[0,1]"], "CUDA device(s) visible"),
+    ("header_gpu_ids_absent", "header", ["trainer.accelerator=gpu", "gpus=[98,99]"], "CUDA device(s) visible"),
 
     # values out of range (src/core/value_checks.py), found before Hydra starts
     ("max_epochs_0", "clip", ["trainer.max_epochs=0"], "trainer.max_epochs=0: must be a positive integer, -1"),
