@@ -17,8 +17,10 @@ from omegaconf import DictConfig  # noqa: E402
 
 from src.clip.feature_cache_tool import cache_features  # noqa: E402
 from src.core import run_naming  # noqa: E402, F401  (registers the run_tag resolver)
-from src.core.cli_checks import CONF_DIR, check_group_choices  # noqa: E402
+from src.core.cli_checks import CONF_DIR  # noqa: E402
+from src.core.command_line import check_command_line  # noqa: E402
 from src.core.errors import one_line_errors  # noqa: E402
+from src.core.hydra_run import run_hydra  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
@@ -29,8 +31,8 @@ def hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     with one_line_errors():
-        check_group_choices(sys.argv[1:])
-    hydra_main()
+        output_dir = check_command_line(sys.argv[1:], "train")
+    run_hydra(hydra_main, output_dir)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,12 @@ from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from src.core.cli_checks import CONF_DIR, check_group_choices  # noqa: E402
+from src.core.cli_checks import CONF_DIR  # noqa: E402
+from src.core.command_line import check_command_line  # noqa: E402
 from src.core.dataset_report import DatasetReport  # noqa: E402
-from src.core.errors import one_line_errors  # noqa: E402
+from src.core.errors import UserError, one_line_errors  # noqa: E402
+from src.core.hydra_run import run_hydra  # noqa: E402
+from src.core.override_checks import folder_problem  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,12 @@ def run_check(cfg: DictConfig) -> DatasetReport:
     from src.header.data.check import check_header_dataset
 
     return check_header_dataset(dataset, check)
+
+
+def check_output(cfg: DictConfig) -> None:
+    if cfg.check.output is not None and (problem := folder_problem(Path(cfg.check.output))):
+        raise UserError(f"check.output={cfg.check.output}: cannot create this folder ({problem}); pick a writable "
+                        "place")
 
 
 def output_folder(cfg: DictConfig) -> Path:
@@ -59,8 +68,8 @@ def hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     with one_line_errors():
-        check_group_choices(sys.argv[1:])
-    hydra_main()
+        output_dir = check_command_line(sys.argv[1:], "check_dataset", after_resolve=[check_output])
+    run_hydra(hydra_main, output_dir)
 
 
 if __name__ == "__main__":

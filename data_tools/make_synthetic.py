@@ -16,18 +16,21 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from src.core.cli_args import OneLineParser, above, at_least, output_file, output_folder, run_tool  # noqa: E402
 from src.core.errors import UserError  # noqa: E402
 from src.synthetic.datasets import make_action_dataset, make_header_dataset  # noqa: E402
 from src.synthetic.match_video import render_match_video  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m data_tools.make_synthetic", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", metavar="{action,header}")
+    # Counts and sizes of the action and header sets are checked by src/synthetic/datasets.py (with the reasons);
+    # the folders and the match video's options here, while parsing, before anything is written.
+    parser = OneLineParser(prog="python -m data_tools.make_synthetic", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="{action,header,match}")
     with_defaults = argparse.ArgumentDefaultsHelpFormatter
     action = commands.add_parser("action", help="UCF-101-layout action videos", formatter_class=with_defaults)
-    action.add_argument("--root", type=Path, default=Path("data/synthetic/ucf_synth"))
+    action.add_argument("--root", type=output_folder, default="data/synthetic/ucf_synth")
     action.add_argument("--groups", type=int, default=7)
     action.add_argument("--clips_per_group", "--clips-per-group", type=int, default=2)
     action.add_argument("--num_frames", "--num-frames", type=int, default=32)
@@ -37,25 +40,33 @@ def _parser() -> argparse.ArgumentParser:
                         help="flat UCF-101 folders, or the tree the real ucf101 / hmdb51 / kinetics400 archives give")
     header = commands.add_parser("header", help="soccer-header .npy clips + all_clips.csv",
                                  formatter_class=with_defaults)
-    header.add_argument("--root", type=Path, default=Path("data/synthetic/header"))
+    header.add_argument("--root", type=output_folder, default="data/synthetic/header")
     header.add_argument("--num_clips", "--num-clips", type=int, default=64)
     header.add_argument("--num_frames", "--num-frames", type=int, default=16)
     header.add_argument("--size", type=int, default=64)
     header.add_argument("--positive_fraction", "--positive-fraction", type=float, default=0.25)
     match = commands.add_parser("match", help="a long match video with headers at known frames (+ _events.csv)",
                                 formatter_class=with_defaults)
-    match.add_argument("--out", type=Path, default=Path("data/synthetic/match.mp4"))
-    match.add_argument("--minutes", type=float, default=2.0)
-    match.add_argument("--fps", type=float, default=10.0)
-    match.add_argument("--size", type=int, default=64)
+    match.add_argument("--out", type=output_file, default="data/synthetic/match.mp4", help=".mp4 or .avi")
+    match.add_argument("--minutes", type=above(0.0), default=2.0)
+    match.add_argument("--fps", type=above(0.0), default=10.0)
+    match.add_argument("--size", type=at_least(32), default=64, help="even (the video encoders need even sizes)")
     for sub in (action, header, match):
-        sub.add_argument("--seed", type=int, default=0)
+        sub.add_argument("--seed", type=at_least(0), default=0)
         sub.add_argument("--force", action="store_true", help="regenerate even if the dataset is complete")
     return parser
 
 
+def _check_match(args: argparse.Namespace) -> None:
+    if args.out.suffix not in (".mp4", ".avi"):
+        raise UserError(f"--out {args.out}: name an .mp4 or .avi file")
+    if args.size % 2:
+        raise UserError(f"--size {args.size}: must be even (the video encoders need even sizes), e.g. {args.size + 1}")
+
+
 def _run(args: argparse.Namespace) -> str:
     if args.command == "match":
+        _check_match(args)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         video = render_match_video(args.out, seed=args.seed, duration_s=args.minutes * 60, fps=args.fps,
                                    size=args.size)
@@ -68,17 +79,15 @@ def _run(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return run_tool(lambda: _make(argv))
+
+
+def _make(argv: list[str] | None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
     # No sub-command: make both sets with their defaults (what `make demo` needs).
-    runs = [args] if args.command else [parser.parse_args([name]) for name in ("action", "header")]
-    try:
-        for run in runs:
-            print(_run(run))
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    for run in [args] if args.command else [parser.parse_args([name]) for name in ("action", "header")]:
+        print(_run(run))
 
 
 if __name__ == "__main__":

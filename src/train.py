@@ -19,13 +19,13 @@ from rich.table import Table
 
 from src.core import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
 from src.core.atomic import write_json
-from src.core.cli_checks import CONF_DIR, check_group_choices
-from src.core.config_checks import check_backbone_kind, check_values, resolve
+from src.core.cli_checks import CONF_DIR
+from src.core.command_line import check_command_line
+from src.core.config_checks import check_backbone_kind, check_devices, check_run_folder, check_values, resolve
 from src.core.cpu_threads import apply_cpu_threads
 from src.core.errors import one_line_errors
+from src.core.hydra_run import run_hydra
 from src.core.loggers import build_callbacks, build_loggers
-from src.core.override_checks import check_overrides
-from src.core.protocol_checks import check_seed_sweep
 from src.core.resume import resume_callbacks
 from src.core.resume_checks import (
     check_fits,
@@ -35,6 +35,7 @@ from src.core.resume_checks import (
     load_resume_checkpoint,
 )
 from src.core.run_status import recorded
+from src.run_checks import check_resume, check_training_inputs
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +122,10 @@ def hydra_main(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
-    with one_line_errors():
-        check_group_choices(sys.argv[1:])
-        check_seed_sweep(sys.argv[1:])
-        if not {"--help", "-h", "--hydra-help", "--info", "-i"} & set(sys.argv[1:]):
-            check_overrides(sys.argv[1:])
-    hydra_main()
+    with one_line_errors():  # what train() checks first, before Hydra creates its output folder
+        output_dir = check_command_line(sys.argv[1:], "train", before_resolve=[check_resume, apply_aliases],
+                                        after_resolve=[check_devices, check_run_folder, check_training_inputs])
+    run_hydra(hydra_main, output_dir)
 
 
 if __name__ == "__main__":

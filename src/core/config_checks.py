@@ -3,8 +3,8 @@
 - `check_backbone_kind` runs before interpolations are resolved (a CSN key read by a CLIP config would otherwise
   be an InterpolationKeyError traceback);
 - `resolve` resolves the config, turning OmegaConf's errors into one line;
-- `check_values` checks the keys every run reads (batch sizes, workers, epochs, frames, devices) and that the run
-  folder can be created.
+- `check_values` checks a training run's values (the table in src/core/value_checks.py), its devices and that
+  its run folder can be created.
 """
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from omegaconf.errors import OmegaConfBaseException
 from src.core.cli_checks import CONF_DIR
 from src.core.errors import UserError
 from src.core.override_checks import folder_problem
+from src.core.value_checks import check_table
 
 
 def check_backbone_kind(cfg: DictConfig) -> None:
@@ -46,30 +47,47 @@ def resolve(cfg: DictConfig) -> None:
     try:
         OmegaConf.resolve(cfg)
     except OmegaConfBaseException as err:
-        key = getattr(err, "full_key", None)
-        raise UserError(f"config{f' key {key}' if key else ''}: {str(err).splitlines()[0]}; check the overrides "
-                        f"(`python -m src.train --cfg job` shows the composed config)") from None
+        raise config_error(err, _unresolvable_key(cfg)) from None
 
 
-def _int(cfg: DictConfig, key: str, low: int, what: str, allow_none: bool = False) -> None:
-    value = OmegaConf.select(cfg, key, default=None)
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise UserError(f"{key}={value!r}: must be {what}")
+def config_error(err: OmegaConfBaseException, key: str | None = None) -> UserError:
+    """An OmegaConf error (an interpolation that cannot resolve, a missing value) as one line naming the key."""
+    key = key or getattr(err, "full_key", None)
+    return UserError(f"config{f' key {key}' if key else ''}: {str(err).splitlines()[0]}; check the overrides "
+                     f"(`--cfg job` shows the composed config)")
+
+
+def _unresolvable_key(cfg: DictConfig) -> str | None:
+    """The key whose own interpolation fails (OmegaConf.resolve does not say): of the keys that fail, the first
+    whose value does not refer to another failing key."""
+    failing = {}
+    for key, raw in _interpolations(OmegaConf.to_container(cfg, resolve=False)):
+        try:
+            OmegaConf.select(cfg, key, throw_on_missing=True)
+        except OmegaConfBaseException:
+            failing[key] = raw
+    return next((key for key, raw in failing.items() if not any("${" + other in raw for other in failing)), None)
+
+
+def _interpolations(node, prefix: str = ""):
+    """(dotted key, raw text) of every value that holds an interpolation."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        path = f"{prefix}{key}"
+        if isinstance(value, str) and "${" in value:
+            yield path, value
+        else:
+            yield from _interpolations(value, path + ".")
 
 
 def check_values(cfg: DictConfig) -> None:
-    """Keys both tasks read; a key a task does not have is skipped."""
-    dataset = cfg.dataset
-    for key in ("batch_size", "val_batch_size", "num_frames", "num_temporal_views"):
-        if key in dataset:
-            _int(cfg, f"dataset.{key}", 1, "a positive integer")
-    _int(cfg, "dataset.num_workers", 0, "an integer >= 0 (0 = load in the main process)")
-    _int(cfg, "trainer.max_epochs", -1, "an integer (-1 = no limit)", allow_none=True)
-    _int(cfg, "trainer.accumulate_grad_batches", 1, "a positive integer")
-    _int(cfg, "seed", 0, "an integer >= 0")
+    """A training run's resolved config: the value table, the devices, the run folder."""
+    check_table(cfg, "train")
     check_devices(cfg)
+    check_run_folder(cfg)
+
+
+def check_run_folder(cfg: DictConfig) -> None:
     problem = folder_problem(Path(cfg.run_dir))
     if problem:
         raise UserError(f"run folder {cfg.run_dir} cannot be created ({problem}); point paths.models_dir (task=clip) "

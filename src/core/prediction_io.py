@@ -50,7 +50,14 @@ def resolve_device(name: str, key: str = "device"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"{key}={name}: no CUDA device here; use {key}=cpu or auto")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"{key}={name}: not a device; use auto, cpu, cuda or cuda:<index>") from None
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UserError(f"{key}={name}: {torch.cuda.device_count()} CUDA device(s) here; use an index below that, "
+                        f"or {key}=auto")
+    return device
 
 
 def write_predictions(out_dir: Path, rows: list[dict], records: list[dict], columns: list[str]) -> Path:

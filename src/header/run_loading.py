@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
+import yaml
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
@@ -32,6 +34,29 @@ class HeaderRun(NamedTuple):
 def resolve_header_run_dir(spec: str, report_dir: Path) -> Path:
     """A run name under `report_dir`, or a run folder path -> the run folder (best_metrics.json inside)."""
     return find_run_folder(spec, report_dir, ("config.yaml", "best_metrics.json"), "task=header", "the name")
+
+
+RUN_KEYS = ("backbone.kind", "backbone.mean", "backbone.std", "dataset.num_frames", "dataset.input_size")
+
+
+def read_run_config(run_dir: Path) -> dict:
+    """config.yaml -> the run's config as a plain dict, holding every key a HeaderNet is rebuilt from."""
+    path = Path(run_dir) / "config.yaml"
+    try:
+        config = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    except (OSError, ValueError, yaml.YAMLError, OmegaConfBaseException) as err:
+        raise UserError(f"{path}: unreadable run config ({type(err).__name__}); the run folder is damaged, train the "
+                        "run again") from None
+    missing = [key for key in RUN_KEYS if not _has(config, key)]
+    if missing:
+        raise UserError(f"{path}: not a task=header run config (no {', '.join(missing)}); the run folder is damaged, "
+                        "train the run again")
+    return config
+
+
+def _has(config, key: str) -> bool:
+    section, name = key.split(".")
+    return isinstance(config, dict) and isinstance(config.get(section), dict) and name in config[section]
 
 
 def read_best_metrics(run_dir: Path) -> dict:
@@ -66,7 +91,7 @@ def architecture_only(backbone: dict) -> dict:
 def load_header_run(spec: str, report_dir: Path) -> HeaderRun:
     """Rebuild run `spec` (a name under `report_dir` or a folder) in eval mode with its best weights."""
     run_dir = resolve_header_run_dir(spec, report_dir)
-    config = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=True)
+    config = read_run_config(run_dir)
     best = read_best_metrics(run_dir)
     checkpoint = run_dir / best["checkpoint"]
     payload = read_header_checkpoint(checkpoint)

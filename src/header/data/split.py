@@ -172,11 +172,12 @@ def split_dataset(input_csv: Path, output_dir: Path, *, root_dir: Path | None, v
                                relative_to=Path(relative_to))
     if missing:
         where = f"under {root_dir}" if root_dir else f"relative to {input_csv.parent} or {Path.cwd()}"
+        if not allow_missing:  # bad input is one line: the first few clips name the problem
+            shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+            raise UserError(f"{len(missing)} clip(s) of {input_csv} not found {where} ({shown}); fix --root_dir, or "
+                            f"pass --allow_missing to drop those rows")
         listing = "\n  ".join(missing[:20]) + (f"\n  … and {len(missing) - 20} more" if len(missing) > 20 else "")
         print(f"{len(missing)} clip(s) not found {where}:\n  {listing}", file=sys.stderr)
-        if not allow_missing:
-            raise UserError(f"{len(missing)} clip(s) of {input_csv} not found {where}; fix --root_dir, or pass "
-                            f"--allow_missing to drop those rows")
         log.warning("dropping %d rows whose clip is missing", len(missing))
     train, val = split_rows(frame, val_split=val_split, seed=seed, group_col=group_col)
     output_dir = Path(output_dir)

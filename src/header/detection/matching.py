@@ -60,6 +60,6 @@ def read_true_events(path: Path) -> np.ndarray:
     frames = pd.to_numeric(table[column], errors="coerce")
     if frames.isna().any() or (frames < 0).any():
         row = int(np.flatnonzero(frames.isna().to_numpy() | (frames < 0).to_numpy())[0])
-        raise UserError(f"events_csv={path} row {row + 1}: frame {table[column].iloc[row]!r} is not a frame "
+        raise UserError(f"events_csv={path} row {row + 1}: frame {str(table[column].iloc[row])!r} is not a frame "
                         f"number >= 0; fix it")
     return np.sort(frames.to_numpy(dtype=np.float64)).astype(np.int64)
