@@ -16,18 +16,16 @@ log = logging.getLogger(__name__)
 def hydra_main(cfg: DictConfig) -> None:
     from src.header.detection.pipeline import run_detection
 
-    try:
-        for key in ("run", "video"):
-            if OmegaConf.is_missing(cfg, key):
-                raise UserError(f"{key}= is required: python -m src.detect run=<header run name or folder> "
-                                f"video=<match video>")
-        run_detection(OmegaConf.to_container(cfg, resolve=True))
-    except UserError as err:  # bad input: one line, exit 2, no traceback
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:  # windows.csv is flushed batch by batch: what is there is finished
-        print("interrupted: the finished windows are in windows.csv; continue with resume=true", file=sys.stderr)
-        sys.exit(130)
+    with one_line_errors():  # bad input, a full or read-only folder: one line, exit 2, no traceback
+        try:
+            for key in ("run", "video"):
+                if OmegaConf.is_missing(cfg, key):
+                    raise UserError(f"{key}= is required: python -m src.detect run=<header run name or folder> "
+                                    f"video=<match video>")
+            run_detection(OmegaConf.to_container(cfg, resolve=True))
+        except KeyboardInterrupt:  # windows.csv is flushed batch by batch: what is there is finished
+            print("interrupted: the finished windows are in windows.csv; continue with resume=true", file=sys.stderr)
+            sys.exit(130)
 
 
 def main() -> None:

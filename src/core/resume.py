@@ -8,7 +8,6 @@
 Lightning itself restores weights, optimizer, scheduler, loop progress, callback states (early stopping, best
 checkpoint, the artifact writers' run logs) and the StatefulDataLoader's position.
 """
-import os
 import random
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 import torch.distributed as dist
 from pytorch_lightning.callbacks import Checkpoint
 
+from src.core.interrupt import StopOnSignal
 from src.core.item_seeding import set_data_epoch
 from src.core.samplers import training_epoch
 
@@ -51,11 +51,8 @@ class LastCheckpoint(Checkpoint):
         self.save(trainer)
 
     def save(self, trainer: pl.Trainer) -> None:
-        target = self.dirpath / LAST
-        tmp = self.dirpath / f".{LAST}.tmp"
-        trainer.save_checkpoint(tmp)  # every rank takes part; rank zero writes; a barrier follows
-        if trainer.is_global_zero:
-            os.replace(tmp, target)
+        # Every rank takes part; rank zero writes, atomically (src/core/checkpoint_writer.py); a barrier follows.
+        trainer.save_checkpoint(self.dirpath / LAST)
         self._saved_at_step = trainer.global_step
 
 
@@ -139,4 +136,5 @@ class DataEpoch(pl.Callback):
 
 
 def resume_callbacks(run_dir: str, last_every_n_steps: int | None) -> list[pl.Callback]:
-    return [RngState(), DataEpoch(), LastCheckpoint(run_dir, last_every_n_steps)]
+    last = LastCheckpoint(run_dir, last_every_n_steps)
+    return [RngState(), DataEpoch(), last, StopOnSignal(last.dirpath / LAST, last.save)]  # StopOnSignal after last
