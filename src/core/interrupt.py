@@ -38,6 +38,7 @@ class StopOnSignal(Checkpoint):
         self.last_path, self.save_last = Path(last_path), save_last
         self.received: int | None = None
         self._previous: dict = {}
+        self._step_at_batch_start = -1
 
     def on_train_start(self, trainer, pl_module) -> None:
         # After Trainer._run has registered Lightning's SIGTERM handler: ours replaces it for the fit. Lightning's
@@ -53,8 +54,13 @@ class StopOnSignal(Checkpoint):
     def _note(self, signum: int, frame) -> None:
         self.received = signum
 
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self._step_at_batch_start = trainer.global_step
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self._should_stop(trainer):
+        # Only after an optimizer step: gradients accumulated over earlier batches (accumulate_grad_batches) are
+        # not in a checkpoint, so the stop waits for the batch that completes the step.
+        if trainer.global_step != self._step_at_batch_start and self._should_stop(trainer):
             self.save_last(trainer)
             self._stop(trainer)
 

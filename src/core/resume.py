@@ -3,6 +3,7 @@
 - `LastCheckpoint` writes <run_dir>/last.ckpt at every epoch end (and every `every_n_train_steps` optimizer steps
   when set), whatever the monitored metric did, atomically (a temp file, then a rename).
 - `RngState` stores the torch (CPU + CUDA), numpy and python RNG of every rank and puts them back at fit start.
+- `StopOnSignal` (src/core/interrupt.py) writes last.ckpt at the current step on SIGTERM / SIGINT and stops the fit.
 - `DataEpoch` tells the training dataset and sampler which epoch starts: their draws depend on (seed, epoch, index)
   only (src/core/item_seeding.py), so a resumed epoch sees the same batches.
 Lightning itself restores weights, optimizer, scheduler, loop progress, callback states (early stopping, best
@@ -137,4 +138,4 @@ class DataEpoch(pl.Callback):
 
 def resume_callbacks(run_dir: str, last_every_n_steps: int | None) -> list[pl.Callback]:
     last = LastCheckpoint(run_dir, last_every_n_steps)
-    return [RngState(), DataEpoch(), last, StopOnSignal(last.dirpath / LAST, last.save)]  # StopOnSignal after last
+    return [RngState(), DataEpoch(), last, StopOnSignal(last.dirpath / LAST, last.save)]  # StopOnSignal after `last`

@@ -52,12 +52,12 @@ def recorded(run_dir: Path) -> Iterator[None]:
         _write_if_possible(run_dir, "interrupted", err.line)
         raise
     except BaseException as err:  # bad input, a full disk, a crash: still not a result
-        _write_if_possible(run_dir, "failed", error_line(err))
+        _write_if_possible(run_dir, "failed", _error_line(err))
         raise
     write_status(run_dir, "finished")
 
 
-def error_line(err: BaseException) -> str:
+def _error_line(err: BaseException) -> str:
     if isinstance(err, UserError):
         return f"error: {err}"
     if (line := disk_error_line(err)) is not None:

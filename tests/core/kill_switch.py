@@ -8,13 +8,15 @@ import pytorch_lightning as pl
 
 
 class KillSwitch(pl.Callback):
-    def __init__(self, at_step: int | None = None, at_epoch_start: int | None = None, signal_name: str = "SIGKILL"):
-        self.at_step, self.at_epoch_start = at_step, at_epoch_start
+    def __init__(self, at_step: int | None = None, at_epoch_start: int | None = None, at_batch: int | None = None,
+                 signal_name: str = "SIGKILL"):
+        self.at_step, self.at_epoch_start, self.at_batch = at_step, at_epoch_start, at_batch  # at_batch: 1 = the 1st
         self.signum = signal.Signals[signal_name]
-        self.sent = False
+        self.sent, self.batches = False, 0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.at_step is not None and trainer.global_step >= self.at_step:
+        self.batches += 1
+        if (self.at_step is not None and trainer.global_step >= self.at_step) or self.batches == self.at_batch:
             self._send()
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:  # right after the previous epoch ended

@@ -6,6 +6,7 @@ The faults come from tests/core/disk_faults.py: ENOSPC at a chosen byte of a cho
 src/core/atomic.py, patched below the temp file), and a read-only folder that holds for root (an audit hook that
 refuses every write under it with EROFS, as a read-only mount does; chmod does not stop root).
 """
+import errno
 import hashlib
 import json
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 import src.core.run_naming  # noqa: F401  (the run_tag resolver the header config uses)
+from src.core.disk_errors import disk_error_line
 from src.synthetic.match_video import render_match_video
 from src.train import train
 from tests.core.disk_faults import fill_disk_at, read_only
@@ -42,6 +44,26 @@ def _one_error_line(result) -> str:
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-3000:]
     assert "Traceback" not in result.stderr + result.stdout
     return lines[0]
+
+
+def test_the_error_line_names_the_folder_its_free_space_and_what_to_do(tmp_path):
+    def raised(err: OSError) -> BaseException:  # as Hydra / Lightning hand it on: wrapped in another error
+        try:
+            try:
+                raise err
+            except OSError as inner:
+                raise RuntimeError("while saving") from inner
+        except RuntimeError as outer:
+            return outer
+
+    missing = tmp_path / "run" / "eval"  # a folder that could not be made: its parent is named
+    assert disk_error_line(raised(OSError(errno.EROFS, "Read-only file system", str(missing)))).startswith(
+        f"{tmp_path / 'run'}: the file system is read-only (")
+    quota = disk_error_line(raised(OSError(errno.EDQUOT, "Disk quota exceeded", str(tmp_path / "best.ckpt"))))
+    assert quota.startswith(f"{tmp_path}: the disk quota is used up (") and " free); free some of your quota" in quota
+    assert disk_error_line(OSError(errno.ENOSPC, "No space left")).startswith("a file could not be written: the disk")
+    assert disk_error_line(OSError(errno.ENOENT, "No such file", str(tmp_path))) is None
+    assert disk_error_line(ValueError("not a disk error")) is None
 
 
 @pytest.fixture

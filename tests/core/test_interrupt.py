@@ -52,3 +52,15 @@ def test_sigint_exits_130_with_last_ckpt_and_the_signal_handlers_put_back(cli, t
     assert torch.load(run / "last.ckpt", map_location="cpu", weights_only=True)["global_step"] == 2
     assert json.loads((run / "status.json").read_text())["status"] == "interrupted"
     assert {s: signal.getsignal(s) for s in handlers} == handlers
+
+
+def test_with_gradient_accumulation_the_stop_waits_for_the_optimizer_step(cli, tmp_path, synthetic_root,
+                                                                          tiny_clip_run):
+    """Accumulated gradients are not in a checkpoint: a signal after batch 3 of 2-batch steps stops after batch 4."""
+    result = cli([*_base(synthetic_root, tiny_clip_run), "trainer.max_epochs=1", "dataset.batch_size=2",
+                  "trainer.accumulate_grad_batches=2", "run_id=r", KILL, "+callbacks.kill.at_batch=3",
+                  "+callbacks.kill.signal_name=SIGINT"], tmp_path)
+    assert result.returncode == 130, result.stderr[-3000:]
+    last = torch.load(tmp_path / "models/video_coop/ucf101/r/last.ckpt", map_location="cpu", weights_only=True)
+    batches = last["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"]["processed"]
+    assert last["global_step"] == 2 and batches == 4
