@@ -60,8 +60,8 @@ def output_folder(cfg: DictConfig) -> Path:
 def hydra_main(cfg: DictConfig) -> None:
     with one_line_errors():
         report = run_check(cfg)
-    report.print(Console())
-    path = report.write(output_folder(cfg))
+        report.print(Console())
+        path = report.write(output_folder(cfg))  # a full or read-only folder: one error line too
     print(f"report: {path}")
     sys.exit(report.exit_code)
 

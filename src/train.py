@@ -19,6 +19,7 @@ from rich.table import Table
 
 from src.core import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
 from src.core.atomic import write_json
+from src.core.checkpoint_writer import AtomicCheckpointIO
 from src.core.cli_checks import CONF_DIR
 from src.core.command_line import check_command_line
 from src.core.config_checks import check_backbone_kind, check_devices, check_run_folder, check_values, resolve
@@ -83,7 +84,8 @@ def train(cfg: DictConfig) -> dict:
             return {}
         del ckpt
     callbacks = build_callbacks(cfg) + resume_callbacks(cfg.run_dir, cfg.callbacks.last_every_n_steps) + parts.callbacks
-    trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=build_loggers(cfg))
+    trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=build_loggers(cfg),
+                                                  plugins=[AtomicCheckpointIO()])  # best/last.ckpt: temp + rename
     with recorded(parts.run_dir):
         if cfg.validate_only:
             trainer.validate(parts.module, datamodule=parts.datamodule)

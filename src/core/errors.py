@@ -4,6 +4,8 @@ import sys
 import warnings
 from contextlib import contextmanager
 
+from src.core.disk_errors import disk_error_line
+
 
 class UserError(Exception):
     """Bad input the user can fix: a missing path, a malformed file, an unknown option.
@@ -48,4 +50,9 @@ def one_line_errors():
         yield
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as err:  # a full, read-only or forbidden folder: src/core/disk_errors.py
+        if (line := disk_error_line(err)) is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
         sys.exit(2)

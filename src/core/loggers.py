@@ -1,5 +1,7 @@
 """Loggers and callbacks from their named config entries (conf/logger, conf/callbacks)."""
+import contextlib
 import csv
+import io
 import logging
 import os
 from pathlib import Path
@@ -9,6 +11,8 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 from pytorch_lightning.loggers.logger import rank_zero_experiment
+
+from src.core.atomic import write_text
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +60,43 @@ def _wandb_mode(entry: dict) -> dict:
 
 
 class _AppendingWriter(ExperimentWriter):
-    """Keeps an existing metrics.csv (Lightning's writer deletes it): a resumed run or a test stage appends."""
+    """Keeps an existing metrics.csv (Lightning's writer deletes it): a resumed run or a test stage appends.
+
+    Each save writes the whole file again through src/core/atomic.py: Lightning's appends and in-place header
+    rewrites leave a torn or emptied metrics.csv when the disk fills up. (The file holds a row per logging step: a
+    few hundred kB for a long run, written every `flush_logs_every_n_steps` and at the end.)"""
 
     def _check_log_dir_exists(self) -> None:
         if self._fs.isfile(self.metrics_file_path):
             with self._fs.open(self.metrics_file_path, "r", newline="") as file:
                 self.metrics_keys = list(next(csv.reader(file), []))
 
+    def save(self) -> None:
+        if not self.metrics:
+            return
+        self._record_new_keys()
+        rows = []
+        if os.path.isfile(self.metrics_file_path):
+            with open(self.metrics_file_path, newline="") as file:
+                rows = list(csv.DictReader(file))
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=self.metrics_keys)
+        writer.writeheader()
+        writer.writerows(rows + self.metrics)
+        write_text(Path(self.metrics_file_path), text.getvalue())
+        self.metrics = []
+
 
 class AppendingCSVLogger(CSVLogger):
     """CSVLogger whose metrics.csv survives resumes (ckpt_path=…) and later stages: rows are appended."""
+
+    def finalize(self, status: str) -> None:
+        if status != "failed":
+            return super().finalize(status)
+        # The run is failing already, perhaps on this very disk: its error is the one to report, and Lightning's
+        # cleanup after this (teardown, signal handlers) must still run.
+        with contextlib.suppress(OSError):
+            super().finalize(status)
 
     @property
     @rank_zero_experiment

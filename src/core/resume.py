@@ -3,12 +3,12 @@
 - `LastCheckpoint` writes <run_dir>/last.ckpt at every epoch end (and every `every_n_train_steps` optimizer steps
   when set), whatever the monitored metric did, atomically (a temp file, then a rename).
 - `RngState` stores the torch (CPU + CUDA), numpy and python RNG of every rank and puts them back at fit start.
+- `StopOnSignal` (src/core/interrupt.py) writes last.ckpt at the current step on SIGTERM / SIGINT and stops the fit.
 - `DataEpoch` tells the training dataset and sampler which epoch starts: their draws depend on (seed, epoch, index)
   only (src/core/item_seeding.py), so a resumed epoch sees the same batches.
 Lightning itself restores weights, optimizer, scheduler, loop progress, callback states (early stopping, best
 checkpoint, the artifact writers' run logs) and the StatefulDataLoader's position.
 """
-import os
 import random
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import torch
 import torch.distributed as dist
 from pytorch_lightning.callbacks import Checkpoint
 
+from src.core.interrupt import StopOnSignal
 from src.core.item_seeding import set_data_epoch
 from src.core.samplers import training_epoch
 
@@ -51,11 +52,8 @@ class LastCheckpoint(Checkpoint):
         self.save(trainer)
 
     def save(self, trainer: pl.Trainer) -> None:
-        target = self.dirpath / LAST
-        tmp = self.dirpath / f".{LAST}.tmp"
-        trainer.save_checkpoint(tmp)  # every rank takes part; rank zero writes; a barrier follows
-        if trainer.is_global_zero:
-            os.replace(tmp, target)
+        # Every rank takes part; rank zero writes, atomically (src/core/checkpoint_writer.py); a barrier follows.
+        trainer.save_checkpoint(self.dirpath / LAST)
         self._saved_at_step = trainer.global_step
 
 
@@ -153,4 +151,5 @@ class DataEpoch(pl.Callback):
 
 
 def resume_callbacks(run_dir: str, last_every_n_steps: int | None) -> list[pl.Callback]:
-    return [RngState(), DataEpoch(), LastCheckpoint(run_dir, last_every_n_steps)]
+    last = LastCheckpoint(run_dir, last_every_n_steps)
+    return [RngState(), DataEpoch(), last, StopOnSignal(last.dirpath / LAST, last.save)]  # StopOnSignal after `last`

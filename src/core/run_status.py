@@ -12,7 +12,9 @@ from pathlib import Path
 from pytorch_lightning.utilities import rank_zero_only
 
 from src.core.atomic import write_json
+from src.core.disk_errors import disk_error_line
 from src.core.errors import UserError
+from src.core.interrupt import Interrupted
 
 SUMMARY_FILES = ("config.json", "best_metrics.json")
 
@@ -42,13 +44,31 @@ def write_status(run_dir: Path, status: str, error: str | None = None) -> None:
 
 @contextmanager
 def recorded(run_dir: Path) -> Iterator[None]:
-    """Run the body; on failure mark the run folder failed (and re-raise), on success mark it finished."""
+    """Run the body; on failure mark the run folder failed (and re-raise), on success mark it finished. A fit stopped
+    by SIGTERM / SIGINT (src/core/interrupt.py) is `interrupted`: not a result, but resumable."""
     try:
         yield
-    except UserError as err:
-        write_status(run_dir, "failed", f"error: {err}")
+    except Interrupted as err:
+        _write_if_possible(run_dir, "interrupted", err.line)
         raise
-    except BaseException as err:  # a crash or Ctrl-C: still not a result
-        write_status(run_dir, "failed", f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+    except BaseException as err:  # bad input, a full disk, a crash: still not a result
+        _write_if_possible(run_dir, "failed", _error_line(err))
         raise
     write_status(run_dir, "finished")
+
+
+def _error_line(err: BaseException) -> str:
+    if isinstance(err, UserError):
+        return f"error: {err}"
+    if (line := disk_error_line(err)) is not None:
+        return f"error: {line}"
+    return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+
+
+def _write_if_possible(run_dir: Path, status: str, error: str) -> None:
+    """The disk that stopped the run may refuse status.json too: then it is skipped, and the first error (which the
+    caller re-raises) is what the user sees."""
+    try:
+        write_status(run_dir, status, error)
+    except OSError:
+        pass

@@ -44,3 +44,35 @@ def test_written_files_get_the_mode_a_plain_open_would(tmp_path):
     plain.write_text("x")
     atomic = write_text(tmp_path / "atomic.txt", "x")
     assert os.stat(atomic).st_mode & 0o777 == os.stat(plain).st_mode & 0o777
+
+
+def test_a_full_disk_mid_write_keeps_the_old_file_names_the_target_and_leaves_no_temp(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from src.core.atomic import write_bytes
+    from tests.core.disk_faults import fill_disk_at
+
+    target = write_bytes(tmp_path / "a.bin", b"old")
+    fill_disk_at(monkeypatch, "a.bin", after_bytes=3)
+    with pytest.raises(OSError) as failed:
+        write_bytes(target, b"the new content")
+    assert failed.value.errno == errno.ENOSPC and failed.value.filename == str(target)  # the kernel named no file
+    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["a.bin"]
+
+
+def test_an_append_is_whole_or_not_at_all(tmp_path, monkeypatch):
+    import os
+
+    from src.core.atomic import append_bytes
+    from tests.core.disk_faults import fill_disk_at
+
+    path = tmp_path / "rows.csv"
+    path.write_text("a\n1\n")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    fill_disk_at(monkeypatch, "rows.csv", after_bytes=2)  # "22" would get in, and the row be torn
+    with pytest.raises(OSError):
+        append_bytes(fd, b"22\n33\n", path)
+    append_bytes(fd, b"44\n", path)  # space again
+    os.close(fd)
+    assert path.read_text() == "a\n1\n44\n"

@@ -3,56 +3,21 @@ end, then resumed with ckpt_path=<run dir>/last.ckpt, ends with the same files a
 CPU). The kill comes from tests/core/kill_switch.py, loaded into the subprocess through a Hydra override."""
 import csv
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[2]
-KILL = "+callbacks.kill._target_=tests.core.kill_switch.KillSwitch"
-
-
-def _run(root: Path, overrides: list[str]) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "src.train", f"paths.root_dir={root}", f"hydra.run.dir={root}/outputs", *overrides]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", "WANDB_MODE": "offline"}
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
+from tests.core.resumed_runs import KILL, assert_same, clip_files, header_files, run_train, steps_per_epoch
 
 
 def _train(root: Path, overrides: list[str], *, killed: bool = False) -> None:
-    proc = _run(root, overrides)
+    proc = run_train(root, overrides)
     if killed:
         assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
     else:
         assert proc.returncode == 0, proc.stderr[-3000:]
-
-
-def _clip_files(run: Path) -> dict:
-    log = [{k: v for k, v in r.items() if k != "seconds"} for r in json.loads((run / "training_log.json").read_text())]
-    ckpt = torch.load(run / "checkpoint.pth", map_location="cpu", weights_only=True)
-    return {"log": log, "tensors": ckpt["state_dict"], "epoch": ckpt["meta"]["epoch"],
-            **{name: json.loads((run / f"{name}.json").read_text()) for name in ("validation_results", "test_results")}}
-
-
-def _header_files(run: Path) -> dict:
-    best = json.loads((run / "best_metrics.json").read_text())
-    ckpt = torch.load(run / best["checkpoint"], map_location="cpu", weights_only=True)
-    return {"best": best, "tensors": ckpt["state_dict"], "epochs": (run / "metrics_epoch.csv").read_text(),
-            "predictions": (run / "val_predictions.csv").read_text()}
-
-
-def _max_diff(a: dict, b: dict) -> float:
-    assert a.keys() == b.keys()
-    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
-
-
-def _assert_same(reference: dict, resumed: dict) -> None:
-    assert _max_diff(reference["tensors"], resumed["tensors"]) == 0.0
-    assert all(torch.equal(reference["tensors"][k], resumed["tensors"][k]) for k in reference["tensors"])
-    assert {k: v for k, v in reference.items() if k != "tensors"} == {k: v for k, v in resumed.items() if k != "tensors"}
 
 
 def _csv_rows(path: Path) -> list[dict]:
@@ -61,17 +26,13 @@ def _csv_rows(path: Path) -> list[dict]:
         return [{k: v for k, v in row.items() if v} for row in csv.DictReader(file)]
 
 
-def _steps_per_epoch(run: Path) -> int:
-    return json.loads((run / "training_log.json").read_text())[0]["optimizer_steps"]
-
-
 def test_clip_resume_after_kill_mid_epoch_is_exact(tmp_path, synthetic_root, tiny_clip_run, cli):
     """The fast variant: 2 epochs, last.ckpt every optimizer step, SIGKILL in the middle of epoch 1."""
     base = ["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *tiny_clip_run,
             "trainer.max_epochs=2", "callbacks.last_every_n_steps=1", "~callbacks.early_stopping"]
     _train(tmp_path / "ref", [*base, "run_id=ref"])
     reference = tmp_path / "ref/models/video_coop/ucf101/ref"
-    steps = _steps_per_epoch(reference)
+    steps = steps_per_epoch(reference)
     assert steps >= 3, "the kill must fall inside an epoch"
     _train(tmp_path / "cut", base + [KILL, f"+callbacks.kill.at_step={steps + steps // 2 + 1}"], killed=True)
     run = next((tmp_path / "cut/models/video_coop/ucf101").iterdir())
@@ -79,7 +40,7 @@ def test_clip_resume_after_kill_mid_epoch_is_exact(tmp_path, synthetic_root, tin
     rows_before = _csv_rows(run / "logs/metrics.csv")
     assert [r["epoch"] for r in json.loads((run / "training_log.json").read_text())] == [0]
     _train(tmp_path / "cut", [*base, f"ckpt_path={run / 'last.ckpt'}"])
-    _assert_same(_clip_files(reference), _clip_files(run))
+    assert_same(clip_files(reference), clip_files(run))
     config = json.loads((run / "config.json").read_text())
     assert config["run_id"] == first_id == run.name  # the same run, in the same folder
     rows_after = _csv_rows(run / "logs/metrics.csv")
@@ -123,5 +84,5 @@ def test_demo_resume_after_kill_is_exact(references, tmp_path, task, when):
     _train(tmp_path, base + kill, killed=True)
     run = tmp_path / ("models/video_coop/synthetic/r" if task == "clip" else "report/header_experiments/r")
     _train(tmp_path, [*base, f"ckpt_path={run / 'last.ckpt'}"])
-    files = _clip_files if task == "clip" else _header_files
-    _assert_same(files(reference), files(run))
+    files = clip_files if task == "clip" else header_files
+    assert_same(files(reference), files(run))

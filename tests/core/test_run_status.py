@@ -31,3 +31,28 @@ def test_a_successful_run_keeps_its_files_as_written(tmp_path):
         pass
     assert (tmp_path / "config.json").read_text() == '{"run_id": "r"}'
     assert json.loads((tmp_path / "status.json").read_text())["status"] == "finished"
+
+
+def test_a_disk_that_refuses_status_json_too_does_not_hide_the_first_error(tmp_path, monkeypatch):
+    import errno
+
+    from tests.core.disk_faults import fill_disk_at
+
+    fill_disk_at(monkeypatch, "status.json", after_bytes=0)
+    with pytest.raises(OSError) as failed:
+        with recorded(tmp_path):
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "best.ckpt"))
+    assert failed.value.filename.endswith("best.ckpt")  # the error that stopped the run, not the status write's
+    assert list(tmp_path.iterdir()) == []  # no status.json, no temp file
+
+
+def test_an_interrupted_run_is_marked_interrupted_not_failed(tmp_path):
+    from src.core.interrupt import Interrupted
+
+    (tmp_path / "config.json").write_text('{"run_id": "r"}')
+    with pytest.raises(Interrupted) as stopped:
+        with recorded(tmp_path):
+            raise Interrupted(15, "interrupted by SIGTERM at step 7: last.ckpt written")
+    assert stopped.value.code == 143
+    assert json.loads((tmp_path / "status.json").read_text())["status"] == "interrupted"
+    assert (tmp_path / "config.json").read_text() == '{"run_id": "r"}'

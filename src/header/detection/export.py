@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from torchvision.transforms import v2
 
-from src.core.atomic import write_csv
+from src.core.atomic import save_numpy, write_csv
 from src.header.detection.video_stream import VideoStream
 
 CLIP_COLUMNS = ("path", "label", "video_id", "half", "frame")
@@ -48,7 +48,7 @@ def export_event_clips(video: VideoStream, events: pd.DataFrame, out_dir: Path, 
         if resize is not None:
             frames = resize(torch.from_numpy(frames).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).contiguous().numpy()
         name = f"clips/{stem}_f{int(event.peak_frame):06d}.npy"
-        np.save(Path(out_dir) / name, np.ascontiguousarray(frames, dtype=np.uint8), allow_pickle=False)
+        save_numpy(Path(out_dir) / name, np.ascontiguousarray(frames, dtype=np.uint8))
         rows.append({"path": name, "label": int(label), "video_id": stem, "half": half,
                      "frame": int(event.peak_frame)})
     return write_csv(Path(out_dir) / "clips.csv", pd.DataFrame(rows, columns=CLIP_COLUMNS))

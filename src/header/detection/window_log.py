@@ -6,12 +6,13 @@ A kill can cut the last line short; reading for a resume drops such a torn line 
 """
 import csv
 import json
+import os
 from io import StringIO
 from pathlib import Path
 
 import pandas as pd
 
-from src.core.atomic import write_json
+from src.core.atomic import append_bytes, write_json, write_text
 from src.core.errors import UserError
 
 WINDOW_COLUMNS = ("start_frame", "end_frame", "center_time_s", "prob_header")
@@ -19,23 +20,24 @@ GAP_COLUMNS = ("start_frame", "end_frame", "start_time_s", "end_time_s")
 
 
 class AppendLog:
-    """A CSV opened for appending; `append(rows)` writes and flushes."""
+    """A CSV opened for appending; `append(rows)` writes the rows whole or not at all (a full disk leaves the file
+    as it was: src/core/atomic.py `append_bytes`)."""
 
     def __init__(self, path: Path, columns: tuple[str, ...], fresh: bool):
         self.path = Path(path)
         if fresh or not self.path.is_file() or self.path.stat().st_size == 0:
-            self.path.write_text(",".join(columns) + "\n")
+            write_text(self.path, ",".join(columns) + "\n")
         else:
             drop_torn_line(self.path)
-        self._handle = open(self.path, "a", newline="")
-        self._writer = csv.writer(self._handle, lineterminator="\n")
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
 
     def append(self, rows: list[tuple]) -> None:
-        self._writer.writerows(rows)
-        self._handle.flush()
+        text = StringIO()
+        csv.writer(text, lineterminator="\n").writerows(rows)
+        append_bytes(self._fd, text.getvalue().encode("utf-8"), self.path)
 
     def close(self) -> None:
-        self._handle.close()
+        os.close(self._fd)
 
 
 def drop_torn_line(path: Path) -> None:
