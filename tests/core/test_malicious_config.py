@@ -24,7 +24,6 @@ from src.header.run_loading import RUN_SECTIONS as HEADER_SECTIONS
 from src.synthetic.match_video import render_match_video
 from src.train import train
 from tests.composed import compose_config
-from tests.conftest import TINY_CLIP_RUN
 
 MARKER: dict[str, Path | None] = {"path": None}   # where the payloads of the current case would write
 
@@ -39,18 +38,19 @@ def target_payload() -> dict:
 
 
 INTERPOLATIONS = ("${pwn:}", "${oc.env:HOME}")
-CLIP_DATA = ["method=video_coop", "dataset=ucf101", *TINY_CLIP_RUN]
+CLIP_DATA = ["method=video_coop", "dataset=ucf101"]   # + the tiny_clip_run fixture's settings
 HEADER_DATA = ["experiment=header_demo", "dataset.synthetic.num_clips=24", "dataset.input_size=32",
                "dataset.synthetic.size=32", "~callbacks.progress_bar", "logger=csv"]
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, synthetic_root) -> dict:
+def runs(tmp_path_factory, synthetic_root, tiny_clip_run) -> dict:
     """A finished 1-epoch tiny clip run and header run (in-process), a match video, input files."""
     root = tmp_path_factory.mktemp("malicious")
     OmegaConf.register_new_resolver("pwn", _pwn, replace=True)
     threads = torch.get_num_threads()
-    train(compose_config([*CLIP_DATA, f"dataset.root={synthetic_root}", "trainer.max_epochs=1", "run_id=base"], root))
+    clip = [*CLIP_DATA, *tiny_clip_run, f"dataset.root={synthetic_root}"]
+    train(compose_config([*clip, "trainer.max_epochs=1", "run_id=base"], root))
     train(compose_config([*HEADER_DATA, "trainer.max_epochs=1", "run_name=base"], root))
     torch.set_num_threads(threads)
     render_match_video(root / "match.mp4", seed=5, duration_s=4, fps=10, size=32)
@@ -65,7 +65,7 @@ def runs(tmp_path_factory, synthetic_root) -> dict:
         shutil.copy(clip, clips / clip.name)
     yield {"clip": root / "models/video_coop/ucf101/base", "header": root / "report/header_experiments/base",
            "synthetic": synthetic_root, "val_csv": header_data / "val.csv", "match": root / "match.mp4",
-           "videos": videos, "clips": clips}
+           "videos": videos, "clips": clips, "tiny": list(tiny_clip_run), "clip_args": clip}
     OmegaConf.clear_resolver("pwn")
 
 
@@ -116,7 +116,7 @@ def _header_weights(run: Path) -> Path:
 
 # ---- the commands that read run folders ---------------------------------------------------------------------
 def _clip_evaluate(cli, runs, run, tmp):
-    return cli([f"run={run}", *TINY_CLIP_RUN], tmp, module="src.evaluate")
+    return cli([f"run={run}", *runs["tiny"]], tmp, module="src.evaluate")
 
 
 def _clip_predict(cli, runs, run, tmp):
@@ -238,7 +238,7 @@ def test_resume_takes_its_hyper_parameters_from_the_command_line(runs, cli, tmp_
     run = _copy(runs, task, tmp_path)
     _edit_torch(run / "last.ckpt", _hyper_parameter_payloads)
     _edit_config(run, lambda config: _plant_everywhere_but(config, ()))
-    data = ([*CLIP_DATA, f"dataset.root={runs['synthetic']}"] if task == "clip"
+    data = (runs["clip_args"] if task == "clip"
             else [*HEADER_DATA, f"dataset.root={runs['val_csv'].parent}"])  # the fixture's clips
     result = cli([*data, f"ckpt_path={run / 'last.ckpt'}", "trainer.max_epochs=2"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -254,7 +254,7 @@ def test_continue_from_reads_only_the_learned_tensors(runs, cli, tmp_path):
     run = _copy(runs, "clip", tmp_path)
     _edit_config(run, lambda config: _plant_everywhere_but(config, ()))
     _edit_torch(run / "checkpoint.pth", lambda p: _plant_everywhere_but(p["meta"]["config"], ()))
-    result = cli([*CLIP_DATA, f"dataset.root={runs['synthetic']}", "trainer.max_epochs=1", "run_id=continued",
+    result = cli([*runs["clip_args"], "trainer.max_epochs=1", "run_id=continued",
                   f"continue_from={run}"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     config = json.loads((tmp_path / "models/video_coop/ucf101/continued/config.json").read_text())
