@@ -49,8 +49,8 @@ def runs(tmp_path_factory, synthetic_root, tiny_clip_run) -> dict:
     root = tmp_path_factory.mktemp("malicious")
     OmegaConf.register_new_resolver("pwn", _pwn, replace=True)
     threads = torch.get_num_threads()
-    clip = [*CLIP_DATA, *tiny_clip_run, f"dataset.root={synthetic_root}"]
-    train(compose_config([*clip, "trainer.max_epochs=1", "run_id=base"], root))
+    clip_args = [*CLIP_DATA, *tiny_clip_run, f"dataset.root={synthetic_root}"]
+    train(compose_config([*clip_args, "trainer.max_epochs=1", "run_id=base"], root))
     train(compose_config([*HEADER_DATA, "trainer.max_epochs=1", "run_name=base"], root))
     torch.set_num_threads(threads)
     render_match_video(root / "match.mp4", seed=5, duration_s=4, fps=10, size=32)
@@ -65,7 +65,7 @@ def runs(tmp_path_factory, synthetic_root, tiny_clip_run) -> dict:
         shutil.copy(clip, clips / clip.name)
     yield {"clip": root / "models/video_coop/ucf101/base", "header": root / "report/header_experiments/base",
            "synthetic": synthetic_root, "val_csv": header_data / "val.csv", "match": root / "match.mp4",
-           "videos": videos, "clips": clips, "tiny": list(tiny_clip_run), "clip_args": clip}
+           "videos": videos, "clips": clips, "tiny": list(tiny_clip_run), "clip_args": clip_args}
     OmegaConf.clear_resolver("pwn")
 
 
