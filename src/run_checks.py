@@ -24,7 +24,7 @@ def _header_run(spec: str, cfg: DictConfig) -> None:
     from src.header import run_loading as header_runs
 
     run_dir = header_runs.resolve_header_run_dir(spec, Path(cfg.paths.report_dir))
-    header_runs.read_run_config(run_dir)
+    header_runs.read_header_config(run_dir)
     best = header_runs.read_best_metrics(run_dir)
     header_runs.read_header_checkpoint(run_dir / best["checkpoint"])
 

@@ -35,6 +35,8 @@ from src.core.resume_checks import (
     finished_reason,
     load_resume_checkpoint,
 )
+from src.core.run_claim import claimed_run_folder
+from src.core.run_ids import check_run_ids, check_sweep_run_ids
 from src.core.run_status import recorded
 from src.run_checks import check_resume, check_training_inputs
 
@@ -69,8 +71,15 @@ def train(cfg: DictConfig) -> dict:
     check_backbone_kind(cfg)
     apply_aliases(cfg)  # before resolving: keys that follow trainer.max_epochs (scheduler.T_max, …) see the alias
     resolve(cfg)  # once: fixes the run folder's timestamp for the whole run
+    check_run_ids(cfg)  # run_id / run_name: one plain folder name each, before anything is created
     os.environ[RUN_DIR_ENV] = str(cfg.run_dir)
     check_values(cfg)
+    with claimed_run_folder(cfg):  # never a folder that holds another run; <run_dir>/.lock until the run ends
+        return build_and_fit(cfg, ckpt)
+
+
+def build_and_fit(cfg: DictConfig, ckpt: dict | None) -> dict:
+    """Build everything from the checked `cfg`, fit (or validate), and return the run's headline figures."""
     pl.seed_everything(cfg.seed, workers=True)
 
     apply_cpu_threads(cfg)  # trainer.cpu_threads: checked, applied, and taken out (not a Trainer argument)
@@ -90,10 +99,10 @@ def train(cfg: DictConfig) -> dict:
         if cfg.validate_only:
             trainer.validate(parts.module, datamodule=parts.datamodule)
         else:
-            trainer.fit(parts.module, datamodule=parts.datamodule, ckpt_path=cfg.ckpt_path)
+            trainer.fit(parts.module, datamodule=parts.datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
             if cfg.task.test_after_fit and getattr(parts.datamodule, "has_test", False):
                 trainer.test(parts.module, datamodule=parts.datamodule,
-                             ckpt_path="best" if trainer.checkpoint_callback else None)
+                             ckpt_path="best" if trainer.checkpoint_callback else None, weights_only=True)
 
     summary = parts.summary() if trainer.is_global_zero else {}
     if trainer.is_global_zero:
@@ -125,8 +134,10 @@ def hydra_main(cfg: DictConfig) -> float | None:
 
 def main() -> None:
     with one_line_errors():  # what train() checks first, before Hydra creates its output folder
+        check_sweep_run_ids(sys.argv[1:])
         output_dir = check_command_line(sys.argv[1:], "train", before_resolve=[check_resume, apply_aliases],
-                                        after_resolve=[check_devices, check_run_folder, check_training_inputs])
+                                        after_resolve=[check_run_ids, check_devices, check_run_folder,
+                                                       check_training_inputs])
     run_hydra(hydra_main, output_dir)
 
 

@@ -28,10 +28,10 @@ def evaluate_base_and_novel(run_dir: Path, config: dict) -> dict:
     for subset in ("base", "novel"):
         dataset = {**config["dataset"], "class_subset": subset}
         datamodule = VideoDataModule(dataset=dataset, backbone=config["backbone"], seed=config["seed"])
-        run = load_clip_run(str(run_dir), Path(config["paths"]["models_dir"]),
-                            overrides={"dataset": dataset, "trainer": trainer}, class_names=datamodule.class_names)
-        results, path = evaluate(run.module, datamodule, run.config, "test", Path(run_dir) / "eval",
-                                 checkpoint=run.checkpoint, run_dir=Path(run_dir))
+        run = load_clip_run(str(run_dir), Path(config["paths"]["models_dir"]), overrides={"dataset": dataset},
+                            class_names=datamodule.class_names)
+        results, path = evaluate(run.module, datamodule, {**run.config, "trainer": trainer}, "test",
+                                 Path(run_dir) / "eval", checkpoint=run.checkpoint, run_dir=Path(run_dir))
         figures[f"{subset}_top1"], files[subset] = results["top1"], str(path)
     figures["hm"] = harmonic_mean(figures["base_top1"], figures["novel_top1"])
     write_json(Path(run_dir) / "base_to_novel.json", {**figures, "results_files": files})

@@ -56,12 +56,14 @@ def _evaluate_run(config: dict, keys: list[str]) -> dict:
     dataset = protocol_dataset(run_config["dataset"], config["dataset"], keys)
     datamodule = VideoDataModule(dataset=dataset, backbone=run_config["backbone"], seed=run_config["seed"])
     cross = datamodule.class_names != trained_names
-    run = load_clip_run(str(run_dir), models_dir, overrides={"dataset": dataset, "trainer": config["trainer"]},
+    run = load_clip_run(str(run_dir), models_dir, overrides={"dataset": dataset},
                         class_names=datamodule.class_names if cross else None)
     if cross:
         log.info("cross-dataset: %s trained on %s, scored with the %d class names of %s", run_dir,
                  run_config["dataset"]["name"], len(datamodule.class_names), dataset["name"])
-    results, path = evaluate_model(run.module, datamodule, run.config, config["split"], run_dir / "eval",
+    # The Trainer of the pass is the command line's (conf/trainer): nothing from the run folder is instantiated.
+    protocol = {**run.config, "trainer": config["trainer"]}
+    results, path = evaluate_model(run.module, datamodule, protocol, config["split"], run_dir / "eval",
                                    checkpoint=run.checkpoint, run_dir=run_dir)
     print_results(results, path)
     return results

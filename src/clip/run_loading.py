@@ -2,16 +2,17 @@
 
     run = load_clip_run("video_coop/ucf101/k16-attention-s0-20261130-101500", Path("models"))
     run.module        # ClipVideoModule in eval mode, the best epoch's learned tensors loaded
-    run.config        # the run's resolved config (config.json) with `overrides` merged in
+    run.config        # the sections of the run's config.json it is rebuilt from, with `overrides` merged in
     run.class_names   # the class names (prompt text) the model scores, in logit order
     run.checkpoint    # the checkpoint.pth it came from
 
 A run folder holds config.json + checkpoint.pth (src/clip/artifacts.py). The frozen CLIP is not in the
 checkpoint: it is rebuilt from `config["backbone"]` after seeding with the run's seed, so a random-init
 backbone (clip_tiny) comes back with the very weights it was trained with. This file is the one place that knows
-how a ClipVideoModule is constructed from a run's files.
+how a ClipVideoModule is constructed from a run's files. config.json is data (src/core/run_config.py): only
+RUN_SECTIONS are read from it, and nothing in them is instantiated; whatever runs the model (the Trainer) comes
+from the command line's config.
 """
-import json
 import logging
 from pathlib import Path
 from typing import NamedTuple
@@ -26,11 +27,14 @@ from src.clip.models.methods.vita import ViTa
 from src.clip.module import ClipVideoModule
 from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
+from src.core.run_config import plain_sections
+from src.core.run_config import read_run_config as read_plain_config
 from src.core.run_folder import find_run_folder
 
 log = logging.getLogger(__name__)
 
-RUN_SECTIONS = ("method", "backbone", "dataset", "seed")   # what config.json must hold to rebuild the model
+# What is read from config.json to rebuild the model and its data: the only sections read, each plain data.
+RUN_SECTIONS = ("method", "backbone", "dataset", "task", "seed")
 
 
 class ClipRun(NamedTuple):
@@ -46,17 +50,8 @@ def resolve_run_dir(spec: str, models_dir: Path) -> Path:
 
 
 def read_run_config(run_dir: Path) -> dict:
-    path = Path(run_dir) / "config.json"
-    try:
-        config = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise UserError(f"{path}: unreadable run config ({type(err).__name__}); the run folder is damaged, "
-                        "train the run again") from err
-    missing = [k for k in RUN_SECTIONS if not isinstance(config, dict) or k not in config]
-    if missing:
-        raise UserError(f"{path}: not a task=clip run config (no {', '.join(missing)}); the run folder is damaged, "
-                        "train the run again")
-    return config
+    """RUN_SECTIONS of the run's config.json, checked to be plain data (never a `_target_` or an `${…}`)."""
+    return read_plain_config(Path(run_dir) / "config.json", RUN_SECTIONS, "task=clip")
 
 
 def read_checkpoint(path: Path) -> dict:
@@ -66,6 +61,9 @@ def read_checkpoint(path: Path) -> dict:
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or "state_dict" not in payload:
         raise UserError(f"{path}: not a checkpoint.pth of this project (format {CHECKPOINT_FORMAT}); pick a run "
                         "folder written by python -m src.train")
+    meta = payload.get("meta")
+    if not isinstance(meta, dict) or not isinstance(meta.get("class_names"), list):
+        raise UserError(f"{path}: no class names in its meta block; the run folder is damaged, train the run again")
     return payload
 
 
@@ -73,8 +71,8 @@ def load_clip_run(spec: str, models_dir: Path, overrides: dict | None = None,
                   class_names: list[str] | None = None) -> ClipRun:
     """Rebuild run `spec` in eval mode.
 
-    `overrides`: nested config sections merged into the run's config (e.g. {"dataset": {"num_frames": 16}});
-    the method and backbone sections define the weights and stay the run's own.
+    `overrides`: the dataset section's keys merged into the run's (e.g. {"dataset": {"num_frames": 16}}); the
+    method and backbone sections define the weights and stay the run's own.
     `class_names`: score these classes instead of the run's (cross-dataset); class-specific learned tensors are
     matched by class name and a class the run never learned is refused (UserError naming it).
     """
@@ -84,13 +82,15 @@ def load_clip_run(spec: str, models_dir: Path, overrides: dict | None = None,
     payload = read_checkpoint(checkpoint)
     trained_names = list(payload["meta"]["class_names"])
     if overrides:
-        fixed = {k: v for k, v in overrides.items() if k in ("method", "backbone")}
-        assert not fixed, f"the method/backbone of a trained run cannot be overridden: {sorted(fixed)}"
+        assert set(overrides) <= {"dataset"}, f"only the dataset section of a run can be overridden: {sorted(overrides)}"
         config = OmegaConf.to_container(OmegaConf.merge(config, overrides), resolve=True)
     names = list(class_names) if class_names is not None else trained_names
-    trained_frames = payload["meta"]["config"]["dataset"]["num_frames"]
+    trained = plain_sections(payload["meta"].get("config"), ("dataset",), f"{checkpoint} (meta.config)", "task=clip")
+    trained_frames = trained["dataset"]["num_frames"]
     # The model keeps the frame count it was trained with; the data may sample another where the model allows.
-    model_config = {**config, "dataset": {**config["dataset"], "num_frames": trained_frames}}
+    # An evaluated or predicting module is never optimised: it gets no optimizer / scheduler section to build.
+    model_config = {**config, "dataset": {**config["dataset"], "num_frames": trained_frames},
+                    "optimizer": None, "scheduler": None}
     pl.seed_everything(config["seed"], workers=True)  # a random-init frozen CLIP comes back identical
     module = ClipVideoModule.from_config(model_config, names)
     if config["dataset"]["num_frames"] != trained_frames and frame_count_fixed(module.model):

@@ -2,26 +2,27 @@
 
     run = load_header_run("csn-full-f16-s0-20261130-101500", Path("report/header_experiments"))
     run.net           # HeaderNet in eval mode with the best epoch's weights
-    run.config        # the run's resolved config (config.yaml)
+    run.config        # the sections of the run's config.yaml it is rebuilt from (RUN_SECTIONS)
     run.threshold     # the F1-optimal header-probability threshold chosen on validation (best_metrics.json)
     run.checkpoint    # checkpoints/best_epoch_<N>.pt it came from
 
 A run folder holds config.yaml, best_metrics.json and checkpoints/best_epoch_<N>.pt (src/header/artifacts.py).
-This file is the one place that knows how a HeaderNet is rebuilt from a run's files.
+This file is the one place that knows how a HeaderNet is rebuilt from a run's files. config.yaml is data
+(src/core/run_config.py): only RUN_SECTIONS are read from it, nothing in them is instantiated or resolved.
 """
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import NamedTuple
-
-import yaml
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
 from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
+from src.core.run_config import read_run_config
 from src.core.run_folder import find_run_folder
 from src.header.artifacts import CHECKPOINT_FORMAT
 from src.header.models.net import HeaderNet, build_header_net
+
+# What evaluate / predict / detect read from config.yaml: the only sections read, each plain data.
+RUN_SECTIONS = ("backbone", "dataset", "loss", "task")
 
 
 class HeaderRun(NamedTuple):
@@ -39,14 +40,11 @@ def resolve_header_run_dir(spec: str, report_dir: Path) -> Path:
 RUN_KEYS = ("backbone.kind", "backbone.mean", "backbone.std", "dataset.num_frames", "dataset.input_size")
 
 
-def read_run_config(run_dir: Path) -> dict:
-    """config.yaml -> the run's config as a plain dict, holding every key a HeaderNet is rebuilt from."""
+def read_header_config(run_dir: Path) -> dict:
+    """config.yaml -> RUN_SECTIONS as plain data (src/core/run_config.py), holding every key a HeaderNet is
+    rebuilt from."""
     path = Path(run_dir) / "config.yaml"
-    try:
-        config = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    except (OSError, ValueError, yaml.YAMLError, OmegaConfBaseException) as err:
-        raise UserError(f"{path}: unreadable run config ({type(err).__name__}); the run folder is damaged, train the "
-                        "run again") from None
+    config = read_run_config(path, RUN_SECTIONS, "task=header")
     missing = [key for key in RUN_KEYS if not _has(config, key)]
     if missing:
         raise UserError(f"{path}: not a task=header run config (no {', '.join(missing)}); the run folder is damaged, "
@@ -63,10 +61,18 @@ def read_best_metrics(run_dir: Path) -> dict:
     path = Path(run_dir) / "best_metrics.json"
     try:
         best = json.loads(path.read_text())
-        best["checkpoint"], best["best_threshold"]["threshold"]  # noqa: B018  (the keys this file needs)
+        checkpoint, threshold = best["checkpoint"], best["best_threshold"]["threshold"]
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
         raise UserError(f"{path}: unreadable or incomplete ({type(err).__name__}: {err}); the run folder is "
                         "damaged, train the run again") from err
+    # The weights this run names are its own: a path inside checkpoints/, never one that leaves the run folder.
+    parts = PurePosixPath(checkpoint).parts if isinstance(checkpoint, str) else ()
+    if len(parts) != 2 or parts[0] != "checkpoints" or "\\" in checkpoint or parts[1] in (".", ".."):
+        raise UserError(f"{path}: checkpoint={checkpoint!r} is not checkpoints/<file> inside the run folder; the "
+                        "run folder is damaged, train the run again")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise UserError(f"{path}: best_threshold.threshold={threshold!r} is not a number; the run folder is damaged, "
+                        "train the run again")
     return best
 
 
@@ -91,7 +97,7 @@ def architecture_only(backbone: dict) -> dict:
 def load_header_run(spec: str, report_dir: Path) -> HeaderRun:
     """Rebuild run `spec` (a name under `report_dir` or a folder) in eval mode with its best weights."""
     run_dir = resolve_header_run_dir(spec, report_dir)
-    config = read_run_config(run_dir)
+    config = read_header_config(run_dir)
     best = read_best_metrics(run_dir)
     checkpoint = run_dir / best["checkpoint"]
     payload = read_header_checkpoint(checkpoint)

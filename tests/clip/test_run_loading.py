@@ -18,7 +18,8 @@ def test_a_trained_run_comes_back_with_its_weights_and_bad_folders_are_refused(c
     run = load_clip_run("video_coop/ucf101/r", models)
     saved = torch.load(models / "video_coop/ucf101/r/checkpoint.pth", weights_only=True)
     assert run.checkpoint == models / "video_coop/ucf101/r/checkpoint.pth"
-    assert run.class_names == saved["meta"]["class_names"] and run.config["run_id"] == "r"
+    assert run.class_names == saved["meta"]["class_names"] and run.config["method"]["name"] == "video_coop"
+    assert "trainer" not in run.config  # only the sections the model is rebuilt from (src/core/run_config.py)
     assert not run.module.training and not run.module.model.training
     learned = run.module.model.trainable_state_dict()
     assert learned.keys() == saved["state_dict"].keys()
