@@ -15,24 +15,26 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from src.clip.feature_cache_tool import cache_features  # noqa: E402
 from src.core import run_naming  # noqa: E402, F401  (registers the run_tag resolver)
 from src.core.cli_checks import CONF_DIR  # noqa: E402
 from src.core.command_line import check_command_line  # noqa: E402
 from src.core.errors import one_line_errors  # noqa: E402
-from src.core.hydra_run import run_hydra  # noqa: E402
+from src.core.hydra_run import run_command  # noqa: E402
+from src.tasks import get_task  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def hydra_main(cfg: DictConfig) -> None:
     with one_line_errors():
-        cache_features(cfg)
+        get_task(cfg.task.name).cache_features(cfg)
+
+
+def check_command(argv: list[str]) -> Path | None:
+    return check_command_line(argv, "train")
 
 
 def main() -> None:
-    with one_line_errors():
-        output_dir = check_command_line(sys.argv[1:], "train")
-    run_hydra(hydra_main, output_dir)
+    run_command(check_command, hydra_main)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ from src.core.cli_checks import CONF_DIR  # noqa: E402
 from src.core.command_line import check_command_line  # noqa: E402
 from src.core.dataset_report import DatasetReport  # noqa: E402
 from src.core.errors import UserError, one_line_errors  # noqa: E402
-from src.core.hydra_run import run_hydra  # noqa: E402
+from src.core.hydra_run import run_command  # noqa: E402
 from src.core.override_checks import folder_problem  # noqa: E402
+from src.tasks import get_task  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,7 @@ log = logging.getLogger(__name__)
 def run_check(cfg: DictConfig) -> DatasetReport:
     """The report for the task and dataset `cfg` describes (nothing is written)."""
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
-    check = OmegaConf.to_container(cfg.check, resolve=True)
-    if cfg.task.name == "clip":
-        from src.clip.data.check import check_clip_dataset
-
-        return check_clip_dataset(dataset, check)
-    from src.header.data.check import check_header_dataset
-
-    return check_header_dataset(dataset, check)
+    return get_task(cfg.task.name).check_dataset(dataset, OmegaConf.to_container(cfg.check, resolve=True))
 
 
 def check_output(cfg: DictConfig) -> None:
@@ -66,10 +60,12 @@ def hydra_main(cfg: DictConfig) -> None:
     sys.exit(report.exit_code)
 
 
+def check_command(argv: list[str]) -> Path | None:
+    return check_command_line(argv, "check_dataset", after_resolve=[check_output])
+
+
 def main() -> None:
-    with one_line_errors():
-        output_dir = check_command_line(sys.argv[1:], "check_dataset", after_resolve=[check_output])
-    run_hydra(hydra_main, output_dir)
+    run_command(check_command, hydra_main)
 
 
 if __name__ == "__main__":

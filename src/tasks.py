@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from src.core.cli_checks import check_group_choices
 from src.core.errors import UserError
 from src.core.manifest import read_manifest
+from src.core.override_checks import compose_checked
 from src.core.task import Task
 
 
@@ -30,8 +32,8 @@ class Entry:
 
 
 REGISTRY = {
-    "clip": Entry(_clip, "models_dir", ("config.json", "checkpoint.pth")),
-    "header": Entry(_header, "report_dir", ("config.yaml", "best_metrics.json")),
+    "clip": Entry(_clip, "models_dir", ("config.json",)),
+    "header": Entry(_header, "report_dir", ("best_metrics.json",)),
 }
 
 
@@ -53,12 +55,23 @@ def run_task(run_dir: Path) -> str | None:
     return None
 
 
-def locate_run(spec: str, paths: dict) -> tuple[str, Path]:
-    """`run=<spec>` -> (task name, run folder): a folder path, or a name under a task's runs folder (paths.*)."""
+def task_of_run(spec: str, paths) -> str | None:
+    """The task of run=<spec>: a folder path, or a name under a task's runs folder (`paths`: the paths.* section)."""
     candidates = [Path(spec)] + [Path(paths[entry.runs_key]) / spec for entry in REGISTRY.values()]
-    for folder in candidates:
-        if folder.is_dir() and (task := run_task(folder)) is not None:
-            return task, folder
-    looked = ", ".join(dict.fromkeys(str(c) for c in candidates))
-    raise UserError(f"run={spec}: no run folder found (looked at {looked}); give a run's folder path or its name "
-                    f"under {' or '.join(str(paths[entry.runs_key]) for entry in REGISTRY.values())}")
+    return next((task for folder in candidates if folder.is_dir() and (task := run_task(folder)) is not None), None)
+
+
+def follow_run_task(argv: list[str], config_name: str) -> list[str]:
+    """The command line, with `task=<the run's task>` added when run= names another task's run than the root config
+    composes by default: the task follows the run folder. A `task=` that contradicts the run is one line."""
+    lines = [a for a in argv if not a.startswith("-") and a.split("=", 1)[0] in ("run", "task")
+             or a.startswith("paths.")]
+    check_group_choices(lines)  # task=nope: the one line every command gives for an unknown group choice
+    cfg = compose_checked(lines, config_name)
+    if cfg.get("run") is None or (task := task_of_run(str(cfg.run), cfg.paths)) is None \
+            or task == cfg.task.name:
+        return argv
+    if any(a.split("=", 1)[0] == "task" for a in lines):
+        raise UserError(f"run={cfg.run} is a task={task} run, not task={cfg.task.name}; drop task= (the task follows "
+                        "the run folder)")
+    return [*argv, f"task={task}"]

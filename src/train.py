@@ -7,13 +7,13 @@
 """
 import logging
 import os
-import sys
 from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
+from pytorch_lightning.utilities import rank_zero_only
 from rich.console import Console
 from rich.table import Table
 
@@ -25,11 +25,13 @@ from src.core.command_line import check_command_line
 from src.core.config_checks import check_backbone_kind, check_devices, check_run_folder, check_values, resolve
 from src.core.cpu_threads import apply_cpu_threads
 from src.core.errors import one_line_errors
-from src.core.hydra_run import run_hydra
+from src.core.hydra_run import run_command
 from src.core.loggers import build_callbacks, build_loggers
+from src.core.manifest import start_manifest
 from src.core.resume import resume_callbacks
 from src.core.resume_checks import (
     check_fits,
+    check_resume,
     check_task,
     continue_in_run_folder,
     finished_reason,
@@ -38,7 +40,7 @@ from src.core.resume_checks import (
 from src.core.run_claim import claimed_run_folder
 from src.core.run_ids import check_run_ids, check_sweep_run_ids
 from src.core.run_status import recorded
-from src.run_checks import check_resume, check_training_inputs
+from src.tasks import get_task
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,8 @@ def build_and_fit(cfg: DictConfig, ckpt: dict | None) -> dict:
     pl.seed_everything(cfg.seed, workers=True)
 
     apply_cpu_threads(cfg)  # trainer.cpu_threads: checked, applied, and taken out (not a Trainer argument)
-    parts = hydra.utils.get_method(cfg.task.builder)(cfg)
+    task = get_task(cfg.task.name)
+    parts = task.build(cfg)
     if ckpt is not None:
         check_fits(ckpt, cfg.ckpt_path, parts.module, strict=getattr(parts.module, "strict_loading", True))
         if reason := finished_reason(ckpt, cfg.trainer.max_epochs):
@@ -95,7 +98,10 @@ def build_and_fit(cfg: DictConfig, ckpt: dict | None) -> dict:
     callbacks = build_callbacks(cfg) + resume_callbacks(cfg.run_dir, cfg.callbacks.last_every_n_steps) + parts.callbacks
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=build_loggers(cfg),
                                                   plugins=[AtomicCheckpointIO()])  # best/last.ckpt: temp + rename
-    with recorded(parts.run_dir):
+    if rank_zero_only.rank == 0:  # run.json: what this run is, from now on (a resumed run keeps its own)
+        config = OmegaConf.to_container(cfg, resolve=True)
+        start_manifest(parts.run_dir, task.name, task.describe_run(config), task.run_files(parts.run_dir))
+    with recorded(parts.run_dir, files=lambda: task.run_files(parts.run_dir)):
         if cfg.validate_only:
             trainer.validate(parts.module, datamodule=parts.datamodule)
         else:
@@ -132,13 +138,19 @@ def hydra_main(cfg: DictConfig) -> float | None:
         return optimized_metric(cfg, train(cfg))
 
 
+def check_training_inputs(cfg: DictConfig) -> None:
+    get_task(cfg.task.name).check_training_inputs(cfg)
+
+
+def check_command(argv: list[str]) -> Path | None:
+    """What train() would refuse, checked before Hydra creates its output folder (returned; None: no job runs)."""
+    check_sweep_run_ids(argv)
+    return check_command_line(argv, "train", before_resolve=[check_resume, apply_aliases],
+                              after_resolve=[check_run_ids, check_devices, check_run_folder, check_training_inputs])
+
+
 def main() -> None:
-    with one_line_errors():  # what train() checks first, before Hydra creates its output folder
-        check_sweep_run_ids(sys.argv[1:])
-        output_dir = check_command_line(sys.argv[1:], "train", before_resolve=[check_resume, apply_aliases],
-                                        after_resolve=[check_run_ids, check_devices, check_run_folder,
-                                                       check_training_inputs])
-    run_hydra(hydra_main, output_dir)
+    run_command(check_command, hydra_main)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,15 @@ from src.clip.data.check import check_clip_dataset
 from src.clip.data.datamodule import VideoDataModule
 from src.clip.eval_run import evaluate as evaluate_clip
 from src.clip.feature_cache import caching_plan, frame_feature_caching
+from src.clip.feature_cache_tool import cache_features
 from src.clip.models.backbone import require_clip_backbone
 from src.clip.module import ClipVideoModule
 from src.clip.prediction import predict_clip
+from src.clip.run_loading import read_checkpoint, read_run_config, resolve_run_dir
 from src.core.dataset_report import DatasetReport
 from src.core.errors import UserError
 from src.core.manifest import present_files
+from src.core.override_checks import folder_problem
 from src.core.parts import TaskParts
 from src.core.prediction_io import VIDEO_SUFFIXES, find_inputs
 from src.core.task import Task
@@ -98,6 +101,7 @@ RUN_FILES = {"config": "config.json", "best_weights": "checkpoint.pth", "last_ch
 
 class ClipTask(Task):
     name = "clip"
+    predict_suffixes = VIDEO_SUFFIXES
 
     def build(self, cfg: DictConfig) -> TaskParts:
         return build(cfg)
@@ -110,6 +114,31 @@ class ClipTask(Task):
 
     def check_dataset(self, dataset: dict, check: dict) -> DatasetReport:
         return check_clip_dataset(dataset, check)
+
+    def cache_features(self, cfg: DictConfig) -> dict:
+        return cache_features(cfg)
+
+    def check_run(self, spec: str, cfg: DictConfig) -> None:
+        run_dir = resolve_run_dir(spec, Path(cfg.paths.models_dir))
+        read_checkpoint(run_dir / "checkpoint.pth")  # first, as src/clip/eval_run.py reads them
+        read_run_config(run_dir)
+
+    def check_without_run(self, cfg: DictConfig, command: str) -> None:
+        """Zero-shot CLIP needs no run; its evaluation results go to zero_shot_dir."""
+        if cfg.method.name != "zero_shot":
+            raise UserError(f"run= is required for method={cfg.method.name}: give a trained run ('method/dataset/"
+                            f"run_id' under {cfg.paths.models_dir}, or its folder), or use method=zero_shot without a run")
+        if command == "evaluate" and (problem := folder_problem(Path(cfg.zero_shot_dir))):
+            raise UserError(f"zero_shot_dir={cfg.zero_shot_dir}: cannot create this folder ({problem}); point "
+                            "paths.models_dir at a writable place")
+
+    def check_training_inputs(self, cfg: DictConfig) -> None:
+        if cfg.continue_from:
+            path = resolve_continue_from(str(cfg.continue_from), Path(cfg.paths.models_dir))
+            trained_on = load_checkpoint(path)["meta"]["backbone"]["name"]
+            if trained_on != cfg.backbone.name:
+                raise UserError(f"continue_from={path}: trained on backbone {trained_on}, this run uses "
+                                f"{cfg.backbone.name}; pick the same backbone")
 
     def run_files(self, run_dir: Path) -> dict:
         return present_files(run_dir, RUN_FILES)

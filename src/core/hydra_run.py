@@ -17,7 +17,18 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from src.core.config_checks import config_error
-from src.core.errors import one_line
+from src.core.errors import one_line, one_line_errors
+
+
+def run_command(check_command: Callable[[list[str]], Path | None], hydra_main: Callable[[], object]) -> None:
+    """Every entry point's main(): check the command line (one `error:` line, exit 2, before Hydra creates any
+    folder), then run the @hydra.main function. `check_command(argv)` returns the folder Hydra will create (None:
+    no job runs) and may add overrides to `argv` (the task of the run given, src/tasks.py), which Hydra then sees."""
+    argv = sys.argv[1:]
+    with one_line_errors():
+        output_dir = check_command(argv)
+    sys.argv[1:] = argv
+    run_hydra(hydra_main, output_dir)
 
 
 def run_hydra(hydra_main: Callable[[], object], output_dir: Path | None) -> None:

@@ -68,6 +68,14 @@ def read_manifest(run_dir: Path) -> dict | None:
     return manifest
 
 
+def start_manifest(run_dir: Path, task: str, about: dict[str, Any], files: dict[str, Any]) -> None:
+    """A new run: a new run.json; a resumed one (ckpt_path=) keeps its own and is `running` again."""
+    if read_manifest(run_dir) is None:
+        write_manifest(run_dir, new_manifest(task, run_dir, about, files))
+    else:
+        update_manifest(run_dir, status="running", error=None, finished=None)
+
+
 def update_manifest(run_dir: Path, **changes: Any) -> None:
     """Change some keys of an existing run.json (status, finished, files …); no manifest: nothing to do."""
     path = Path(run_dir) / MANIFEST

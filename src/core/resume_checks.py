@@ -88,3 +88,10 @@ def check_fits(ckpt: dict, path: str, module: torch.nn.Module, strict: bool) -> 
         more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
         raise UserError(f"ckpt_path={path}: does not fit the model this config builds: {'; '.join(problems[:2])}{more}; "
                         f"resume with the run's own overrides (its config.json / config.yaml)")
+
+
+def check_resume(cfg: DictConfig) -> None:
+    """ckpt_path=: a Lightning checkpoint of this task; the run then continues in its folder (as train() does)."""
+    if cfg.ckpt_path is not None:
+        check_task(load_resume_checkpoint(cfg.ckpt_path), cfg.ckpt_path, cfg.task.name)
+        continue_in_run_folder(cfg, cfg.ckpt_path)

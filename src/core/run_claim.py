@@ -23,8 +23,8 @@ from src.core.run_lock import RunLock
 
 # What the writers of either task put in a run folder (src/clip/artifacts.py, src/header/artifacts.py,
 # src/core/resume.py, src/core/run_status.py): any one of them means a run was (or is being) made there.
-RUN_FILES = ("config.json", "config.yaml", "last.ckpt", "checkpoint.pth", "best_metrics.json", "status.json",
-             "training_log.json", "checkpoints")
+RUN_FILES = ("run.json", "config.json", "config.yaml", "last.ckpt", "checkpoint.pth", "best_metrics.json",
+             "status.json", "training_log.json", "checkpoints")
 
 
 @contextmanager

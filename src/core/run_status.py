@@ -5,7 +5,7 @@
 """
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,16 +15,20 @@ from src.core.atomic import write_json
 from src.core.disk_errors import disk_error_line
 from src.core.errors import UserError
 from src.core.interrupt import Interrupted
+from src.core.manifest import now, update_manifest
 
 SUMMARY_FILES = ("config.json", "best_metrics.json")
 
 
-def write_status(run_dir: Path, status: str, error: str | None = None) -> None:
+def write_status(run_dir: Path, status: str, error: str | None = None, files: dict | None = None) -> None:
+    """status.json, run.json's status (and its `files`, when given), and the summary files' status."""
     run_dir = Path(run_dir)
     if rank_zero_only.rank != 0 or not run_dir.is_dir():
         return
     record = {"status": status, "error": error, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
     write_json(run_dir / "status.json", record)
+    update_manifest(run_dir, status=status, error=error, finished=now() if status == "finished" else None,
+                    **({"files": files} if files is not None else {}))
     for name in SUMMARY_FILES:
         path = run_dir / name
         if not path.is_file():
@@ -43,18 +47,19 @@ def write_status(run_dir: Path, status: str, error: str | None = None) -> None:
 
 
 @contextmanager
-def recorded(run_dir: Path) -> Iterator[None]:
+def recorded(run_dir: Path, files: Callable[[], dict] = dict) -> Iterator[None]:
     """Run the body; on failure mark the run folder failed (and re-raise), on success mark it finished. A fit stopped
-    by SIGTERM / SIGINT (src/core/interrupt.py) is `interrupted`: not a result, but resumable."""
+    by SIGTERM / SIGINT (src/core/interrupt.py) is `interrupted`: not a result, but resumable. `files`: the run's
+    files by role as they stand at the end (run.json's `files`)."""
     try:
         yield
     except Interrupted as err:
-        _write_if_possible(run_dir, "interrupted", err.line)
+        _write_if_possible(run_dir, "interrupted", err.line, files)
         raise
     except BaseException as err:  # bad input, a full disk, a crash: still not a result
-        _write_if_possible(run_dir, "failed", _error_line(err))
+        _write_if_possible(run_dir, "failed", _error_line(err), files)
         raise
-    write_status(run_dir, "finished")
+    write_status(run_dir, "finished", files=files())
 
 
 def _error_line(err: BaseException) -> str:
@@ -65,10 +70,10 @@ def _error_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
 
 
-def _write_if_possible(run_dir: Path, status: str, error: str) -> None:
+def _write_if_possible(run_dir: Path, status: str, error: str, files: Callable[[], dict]) -> None:
     """The disk that stopped the run may refuse status.json too: then it is skipped, and the first error (which the
     caller re-raises) is what the user sees."""
     try:
-        write_status(run_dir, status, error)
+        write_status(run_dir, status, error, files())
     except OSError:
         pass

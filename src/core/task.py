@@ -16,6 +16,7 @@ from src.core.parts import TaskParts
 
 class Task:
     name: str = ""                    # the task.name this class serves (conf/task/<name>.yaml)
+    predict_suffixes: tuple[str, ...] = ()   # the files src.predict takes for this task's runs
 
     # src.train
     def build(self, cfg: DictConfig) -> TaskParts:
@@ -41,6 +42,27 @@ class Task:
     def check_dataset(self, dataset: dict, check: dict) -> DatasetReport:
         raise self.refuse("check_dataset")
 
+    # data_tools.cache_features
+    def cache_features(self, cfg: DictConfig) -> dict:
+        """Fill the frozen-feature cache of the run `cfg` describes, outside a training run."""
+        raise self.refuse("cache_features tool", "its cache, where it has one, is filled during training")
+
+    # checks before Hydra starts (src/core/command_line.py): one line for what would fail later
+    def check_run(self, spec: str, cfg: DictConfig) -> None:
+        """run=<spec> names a readable finished run of this task (its folder, config, weights)."""
+        raise self.refuse("finished runs")
+
+    def check_without_run(self, cfg: DictConfig, command: str) -> None:
+        """`command` (evaluate / predict) was given no run=: refused, unless the task has a model without training."""
+        raise UserError(f"run= is required: give the name of a finished task={self.name} run or its folder")
+
+    def check_training_inputs(self, cfg: DictConfig) -> None:
+        """What a training run starts from, beyond the dataset (continue_from=, pretrained files)."""
+
+    def check_detect(self, cfg: DictConfig) -> None:
+        """src.detect's settings, annotations and video, before anything is written."""
+        raise self.refuse("detect")
+
     # every tool that reads a run folder
     def run_files(self, run_dir: Path) -> dict[str, Any]:
         """The files a finished run folder holds, by role (run.json's `files`)."""
@@ -50,6 +72,5 @@ class Task:
         """What run.json says the run is (method / backbone / dataset …), from the run's resolved config."""
         return {}
 
-    def refuse(self, what: str) -> UserError:
-        return UserError(f"task={self.name} has no {what}; see `python -m src.{what.split()[0]} --help` for the "
-                         f"tasks that do")
+    def refuse(self, what: str, hint: str = "give a run of a task that offers it") -> UserError:
+        return UserError(f"task={self.name} has no {what}; {hint}")

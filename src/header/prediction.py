@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from rich.progress import Progress
 from torchvision import tv_tensors
 
 from src.core.errors import BadVideoError, UserError
@@ -47,22 +48,27 @@ def predict_header(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
     transform = build_clip_transform(input_size=data["input_size"], augment=False, flip_prob=0.0, color_jitter={},
                                      normalise=True, mean=backbone["mean"], std=backbone["std"])
     records = []
-    for path in files:
-        try:
-            clip = read_clip_frames(path, data["num_frames"]) if path.suffix.lower() == ".npy" else \
-                read_video_clip(path, data["num_frames"], cfg["start"])
-        except BadVideoError as err:
-            log.warning("cannot read %s: %s", path, err)
-            records.append({"path": str(path), "prob_header": None, "pred_label": None, "error": str(err)})
-            continue
-        video = transform(tv_tensors.Video(torch.from_numpy(clip).permute(0, 3, 1, 2)))  # (T, 3, S, S)
-        with torch.inference_mode():
-            logits = net(video.as_subclass(torch.Tensor).permute(1, 0, 2, 3)[None].to(device))  # (1, 2)
-        prob = float(logits.float().softmax(-1)[0, 1])
-        records.append({"path": str(path), "prob_header": round(prob, 6), "pred_label": int(prob >= threshold),
-                        "error": ""})
+    with Progress(disable=not cfg["progress"], transient=True) as progress:
+        for path in progress.track(files, description="predicting"):
+            records.append(_predict_file(net, path, data, cfg["start"], transform, threshold, device))
     write_predictions(out_dir, records, records, COLUMNS)
     print_table(f"header predictions (threshold {threshold:.3f}) -> {out_dir}", ["file", "P(header)", "label"],
                 [[Path(r["path"]).name, "error" if r["error"] else f"{r['prob_header']:.3f}",
                   r["error"] or str(r["pred_label"])] for r in records])
     return records
+
+
+def _predict_file(net, path: Path, data: dict, start: float | None, transform, threshold: float,
+                  device: torch.device) -> dict:
+    """One file's prediction record, or its error (a file that cannot be read is listed, not fatal)."""
+    try:
+        clip = read_clip_frames(path, data["num_frames"]) if path.suffix.lower() == ".npy" else \
+            read_video_clip(path, data["num_frames"], start)
+    except BadVideoError as err:
+        log.warning("cannot read %s: %s", path, err)
+        return {"path": str(path), "prob_header": None, "pred_label": None, "error": str(err)}
+    video = transform(tv_tensors.Video(torch.from_numpy(clip).permute(0, 3, 1, 2)))  # (T, 3, S, S)
+    with torch.inference_mode():
+        logits = net(video.as_subclass(torch.Tensor).permute(1, 0, 2, 3)[None].to(device))  # (1, 2)
+    prob = float(logits.float().softmax(-1)[0, 1])
+    return {"path": str(path), "prob_header": round(prob, 6), "pred_label": int(prob >= threshold), "error": ""}

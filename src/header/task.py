@@ -15,12 +15,19 @@ from src.core.task import Task
 from src.header.artifacts import HeaderRunArtifacts
 from src.header.data.check import check_header_dataset
 from src.header.data.datamodule import HeaderDataModule
+from src.header.detection.inputs import check_detect_inputs
 from src.header.detection.pipeline import run_detection
 from src.header.ema import ema_callbacks
 from src.header.evaluation import evaluate as evaluate_header
 from src.header.feature_cache import clip_cache_mode, clip_feature_caching
 from src.header.module import HeaderModule
 from src.header.prediction import SUFFIXES, predict_header
+from src.header.run_loading import (
+    read_best_metrics,
+    read_header_checkpoint,
+    read_header_config,
+    resolve_header_run_dir,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +80,7 @@ RUN_FILES = {"config": "config.yaml", "best_metrics": "best_metrics.json", "val_
 
 class HeaderTask(Task):
     name = "header"
+    predict_suffixes = SUFFIXES
 
     def build(self, cfg: DictConfig) -> TaskParts:
         return build(cfg)
@@ -88,6 +96,16 @@ class HeaderTask(Task):
 
     def check_dataset(self, dataset: dict, check: dict) -> DatasetReport:
         return check_header_dataset(dataset, check)
+
+    def check_run(self, spec: str, cfg: DictConfig) -> None:
+        run_dir = resolve_header_run_dir(spec, Path(cfg.paths.report_dir))
+        read_header_config(run_dir)
+        best = read_best_metrics(run_dir)
+        read_header_checkpoint(run_dir / best["checkpoint"])
+
+    def check_detect(self, cfg: DictConfig) -> None:
+        check_detect_inputs(cfg)
+        self.check_run(str(cfg.run), cfg)
 
     def run_files(self, run_dir: Path) -> dict:
         files = present_files(run_dir, RUN_FILES)

@@ -111,7 +111,7 @@ def test_bad_runs_are_one_line(cli, tiny_clip_run, tmp_path):
     line = _error_line(cli([f"run={fake}", *tiny_clip_run], tmp_path, module="src.evaluate"))
     assert "corrupt checkpoint" in line and str(fake) in line
     line = _error_line(cli([*tiny_clip_run], tmp_path, module="src.evaluate"))
-    assert "run= is missing" in line
+    assert "run= is required" in line
 
 
 def test_class_figures_from_the_confusion_matrix():

@@ -106,7 +106,7 @@ CASES = [
     ("header_flip_prob_2", "header", ["dataset.flip_prob=2"], "dataset.flip_prob=2"),
     ("header_augment_on_gpu", "header", ["dataset.augment_on=gpu"], "dataset.augment_on='gpu'"),
     ("header_warmup_negative", "header", ["scheduler.warmup_epochs=-1"], "scheduler.warmup_epochs=-1"),
-    ("header_continue_from_clip_run", "header", ["continue_from={clip_run}"], "task=clip only"),
+    ("header_continue_from_clip_run", "header", ["continue_from={clip_run}"], "the config has no key continue_from"),
 ]
 
 
@@ -121,15 +121,11 @@ def test_bad_training_input_is_one_line_exit_2_and_nothing_left(prior, cli, tmp_
 @pytest.mark.parametrize("task", ["clip", "header"])
 def test_the_base_command_lines_pass_the_checks(prior, tmp_path, task):
     """The cases above fail for their one bad part: the rest of each command line is fine."""
-    from src.core.command_line import check_command_line
-    from src.core.config_checks import check_devices, check_run_folder
-    from src.run_checks import check_resume, check_training_inputs
-    from src.train import apply_aliases
+    from src.train import check_command
 
     data = f"dataset.root={prior['synthetic']}" if task == "clip" else f"dataset.root={prior['header_data']}"
     argv = [*(CLIP if task == "clip" else HEADER), data, f"paths.root_dir={tmp_path}", f"hydra.run.dir={tmp_path}/o"]
-    assert check_command_line(argv, "train", before_resolve=[check_resume, apply_aliases],
-                              after_resolve=[check_devices, check_run_folder, check_training_inputs]) == tmp_path / "o"
+    assert check_command(argv) == tmp_path / "o"
     assert sorted(tmp_path.iterdir()) == []
 
 

@@ -2,9 +2,11 @@
 task packages never import each other, nothing under src/ imports data_tools, benchmarks or tests, and no file
 over 250 lines or function over 60 lines under src/."""
 import ast
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"
@@ -94,3 +96,42 @@ def test_files_and_functions_stay_small():
                 if length > MAX_FUNCTION_LINES:
                     too_long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}: {length} lines")
     assert too_long == []
+
+
+# The commands that serve every task (task=… on their command line, or the task of the run folder they are given).
+ENTRY_POINTS = ["src/train.py", "src/evaluate.py", "src/predict.py", "src/detect.py", "data_tools/check_dataset.py",
+                "data_tools/cache_features.py"]
+TASK_PACKAGES = ("src.clip", "src.header")
+
+
+def test_entry_points_reach_a_task_only_through_the_registry():
+    offenders = [f"{p} imports {m}" for p in ENTRY_POINTS for m in imports_of(REPO / p)
+                 if m.startswith(TASK_PACKAGES)]
+    assert offenders == []
+    assert "src.tasks" in set.union(*(imports_of(REPO / p) for p in ENTRY_POINTS))
+
+
+def readers(key: str) -> set[str]:
+    """Where the code reads top-level config key `key` (cfg.key, cfg["key"], cfg.get("key")): "core" for src/core
+    and the entry points, else the task package."""
+    pattern = re.compile(rf"""(\.{key}\b(?!\()|\[["']{key}["']\]|get\(["']{key}["'])""")
+    found = set()
+    for path in [*SRC.rglob("*.py"), *(REPO / "data_tools").glob("*.py")]:
+        if pattern.search(path.read_text()):
+            parts = path.relative_to(REPO).parts
+            found.add(parts[1] if parts[0] == "src" and parts[1] in ("clip", "header") else "core")
+    return found
+
+
+@pytest.mark.parametrize("root", ["train", "evaluate", "predict", "check_dataset"])
+def test_root_configs_hold_no_key_that_only_one_task_reads(root):
+    """A key only one task reads belongs to that task's config (conf/task/<task>.yaml, conf/<command>/<task>.yaml)."""
+    keys = [k for k in yaml.safe_load((REPO / "conf" / f"{root}.yaml").read_text()) if k != "defaults"]
+    one_task = [f"{key}: read only by src/{readers(key).pop()}" for key in keys if len(readers(key)) == 1
+                and readers(key) <= {"clip", "header"}]
+    assert one_task == []
+
+
+def test_the_key_reader_finds_one_task_keys():
+    assert readers("top_k") == {"clip"} and readers("zero_shot_dir") == {"clip"}
+    assert "core" in readers("run_dir")

@@ -13,7 +13,8 @@ from src.core.value_checks import ROOTS, SECTIONS, Rule, check_table
 CONF = Path(__file__).resolve().parents[2] / "conf"
 # Each root config with the groups that carry the other task's, methods' and finetune modes' keys.
 COMPOSED = [("train", []), ("train", ["task=header"]), ("train", ["task=header", "dataset=header_synthetic"]),
-            ("train", ["method=dual_coop"]), ("evaluate", []), ("predict", []), ("detect", ["run=x", "video=y"]),
+            ("train", ["method=dual_coop"]), ("evaluate", []), ("evaluate", ["task=header"]), ("predict", []),
+            ("predict", ["task=header"]), ("detect", ["run=x", "video=y"]),
             ("check_dataset", [])] + [("train", [f"experiment={p.stem}"]) for p in sorted(CONF.glob("experiment/*"))]
 
 
