@@ -12,7 +12,8 @@ is dropped, as the project uses it) runs one seeded clip in eval mode (running s
 float32), the model is built from those values and they are stored as int8: a quarter of float32, nothing lost.
 The outputs are float32. A state is stored as its names, shapes, scales and ONE flat int8 tensor (`flat_state`;
 `unflatten_state` undoes it): a .pt file costs a zip record per tensor, which doubled the file. Also stored: the names and shapes create_csn gives depth 101 (stem width 2): with the two configs,
-every supported depth's layout is checked. Everything is tensors, numbers and strings: it loads with weights_only=True.
+every supported depth's layout is checked. And csn_tiny's seeded random init (tensor sums, the draws after it):
+a random-init csn_tiny (the demo, the tests) must stay what it was. Everything is tensors, numbers and strings: it loads with weights_only=True.
 """
 import math
 import sys
@@ -124,8 +125,20 @@ def layouts() -> dict[int, dict[str, list[int]]]:
             for depth in (50, 101, 152) if depth not in covered}
 
 
+def seeded_init(seed: int = 3, draws: int = 8) -> dict:
+    """create_csn's random init of csn_tiny from `seed`: every backbone tensor's sum (float64: a changed draw shows)
+    and the next `draws` numbers of torch's generator after the build (the head it builds and drops draws too)."""
+    torch.manual_seed(seed)
+    net = build_reference(**CONFIGS["csn_tiny"])
+    after = torch.rand(draws)
+    sums = {k: v.double().sum().item() for k, v in net.state_dict().items() if not k.startswith("blocks.5.")}
+    return {"seed": seed, "sums": sums, "draws_after": after}
+
+
 def main() -> int:
     import pytorchvideo
+
+    torch.set_num_threads(1)  # the outputs' last bits follow the summation order: one thread, as the test compares
 
     clip, clip_scale = quantise(torch.randn(CLIP_SHAPE, generator=torch.Generator().manual_seed(0)))
     fixture = {
@@ -136,6 +149,7 @@ def main() -> int:
                     for seed, (name, config) in enumerate(CONFIGS.items())},
         "layout_stem_dim_out": LAYOUT_STEM,
         "layouts": layouts(),
+        "seeded_init": seeded_init(),
     }
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
     torch.save(fixture, FIXTURE)

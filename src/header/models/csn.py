@@ -42,7 +42,12 @@ class CSNBackbone(nn.Module):
             blocks.append(ResStage(depth, dim_in, dim_out // 4, dim_out, stride=stride))
             dim_in, dim_out = dim_out, dim_out * 2
         self.blocks = nn.ModuleList(blocks)
+        # create_csn also builds a 2-way head after the stages (dropped: the Header Net has its own) and initialises
+        # it last. Its random draws are replayed, so a random-init CSN (csn_tiny: the demo, the tests) and every draw
+        # after it are exactly what they were with pytorchvideo (tests/header/test_csn_reference.py).
+        dropped_head = nn.Linear(dim_in, 2)
         init_resnet_weights(self)
+        dropped_head.weight.data.normal_(mean=0.0, std=0.01)
         self.feature_dim = dim_in  # = 32 * stem_dim_out
         self.gradient_checkpointing = gradient_checkpointing
 
