@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytorch_lightning as pl
-import torch
 
 from src.clip.plots import write_run_pictures
 from src.core.atomic import save_torch, write_json
+from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -143,11 +143,8 @@ def run_summary(run_dir: Path) -> dict:
 
 def load_checkpoint(path: Path) -> dict:
     """Read a checkpoint.pth (never runs code); anything else is a UserError naming the file."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # random bytes, JSON, truncated files, pickles with code
-        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-        raise UserError(f"{path}: not a readable PyTorch checkpoint ({reason}); give a run's checkpoint.pth") from None
+    payload = load_weights_only(path, if_missing="no such file; give a run's checkpoint.pth",
+                                if_unreadable="give a run's checkpoint.pth")
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or "meta" not in payload:
         hint = " (a Lightning .ckpt resumes with ckpt_path=…)" if isinstance(payload, dict) and "loops" in payload else ""
         raise UserError(f"{path}: not a task=clip checkpoint.pth of this project{hint}; give a run's checkpoint.pth")

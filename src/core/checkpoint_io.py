@@ -7,12 +7,12 @@ import torch
 from src.core.errors import UserError
 
 
-def load_weights_only(path: Path, *, if_missing: str):
-    """torch.load(path, weights_only=True) on CPU; `if_missing`: the sentence that says why it is absent."""
+def load_weights_only(path: Path, *, if_missing: str, if_unreadable: str = "train the run again or pick another run"):
+    """torch.load(path, weights_only=True) on CPU; `if_missing` / `if_unreadable`: what to do when it is absent /
+    not a checkpoint."""
     if not Path(path).is_file():
         raise UserError(f"{path}: {if_missing}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated / not a torch file / a pickle that would run code
-        raise UserError(f"{path}: corrupt checkpoint ({type(err).__name__}); train the run again or pick another "
-                        "run") from err
+        raise UserError(f"{path}: not a readable PyTorch checkpoint ({type(err).__name__}); {if_unreadable}") from err

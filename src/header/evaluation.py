@@ -83,7 +83,7 @@ def evaluate(cfg: DictConfig, overrides: list[str]) -> dict:
     run = load_header_run(config["run"], Path(config["paths"]["report_dir"]))
     run_dir = run.checkpoint.parent.parent
     dataset = apply_section_overrides(run.config["dataset"], config["dataset"], "dataset", override_keys(overrides))
-    table = read_header_csv(Path(dataset["val_csv"]), check_clips=dataset["check_clips"],
+    table = read_header_csv(Path(dataset["val_csv"]), name="dataset.val_csv", check_clips=dataset["check_clips"],
                             max_bad_fraction=dataset["max_bad_fraction"])
     backbone = run.config["backbone"]
     transform = build_clip_transform(input_size=dataset["input_size"], augment=False, flip_prob=0.0, color_jitter={},

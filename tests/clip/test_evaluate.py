@@ -109,7 +109,7 @@ def test_bad_runs_are_one_line(cli, tiny_clip_run, tmp_path):
     (fake / "config.json").write_text("{}")
     (fake / "checkpoint.pth").write_bytes(b"\0garbage")
     line = _error_line(cli([f"run={fake}", *tiny_clip_run], tmp_path, module="src.evaluate"))
-    assert "corrupt checkpoint" in line and str(fake) in line
+    assert "not a readable PyTorch checkpoint" in line and str(fake) in line
     line = _error_line(cli([*tiny_clip_run], tmp_path, module="src.evaluate"))
     assert "run= is required" in line
 

@@ -38,7 +38,7 @@ def test_a_trained_run_comes_back_with_its_weights_and_bad_folders_are_refused(c
     broken = models / "video_coop/ucf101/broken"
     shutil.copytree(models / "video_coop/ucf101/r", broken)
     (broken / "checkpoint.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(UserError, match="corrupt checkpoint"):
+    with pytest.raises(UserError, match="not a readable PyTorch checkpoint"):
         load_clip_run("video_coop/ucf101/broken", models)
     (broken / "checkpoint.pth").unlink()
     with pytest.raises(UserError, match="no checkpoint"):

@@ -47,7 +47,7 @@ EVALUATE = [
     ("config_json_unparsable", "evaluate_bare", ["run={clip_bad_json}"], "config.json: unreadable run config"),
     ("config_json_no_sections", "evaluate_bare", ["run={clip_no_sections}"], "not a task=clip run config"),
     ("checkpoint_missing", "evaluate_bare", ["run={clip_no_checkpoint}"], "checkpoint.pth: no checkpoint"),
-    ("checkpoint_random", "evaluate_bare", ["run={clip_bad_checkpoint}"], "checkpoint.pth: corrupt checkpoint"),
+    ("checkpoint_random", "evaluate_bare", ["run={clip_bad_checkpoint}"], "checkpoint.pth: not a readable PyTorch checkpoint"),
     ("zero_shot_dir_under_a_file", "evaluate_bare",
      ["method=zero_shot", "backbone=clip_tiny", "paths.models_dir={root}/a_file/models"], "a_file is a file"),
     ("header_backbone_clip", "evaluate_header", ["backbone=clip_tiny"], "task=header needs a backbone"),

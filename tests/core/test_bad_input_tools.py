@@ -68,7 +68,7 @@ CLIPS, OUT = ["--input_csv", "{header_data}/all_clips.csv"], ["--output_dir", "{
 SPLIT_DATASET = [
     ("input_missing", ["--input_csv", "{root}/none.csv", *OUT], "--input_csv {root}/none.csv: no such file"),
     ("input_not_a_csv", ["--input_csv", "{root}/random.ckpt", *OUT], "random.ckpt: not a readable CSV"),
-    ("input_no_path_column", ["--input_csv", "{root}/events.csv", *OUT], "missing column 'path'"),
+    ("input_no_path_column", ["--input_csv", "{root}/events.csv", *OUT], "missing column(s) path, label"),
     ("input_argument_missing", [*OUT], "the following arguments are required: --input_csv"),
     ("val_split_1_5", [*CLIPS, *OUT, "--val_split", "1.5"], "--val_split 1.5: must be between 0 and 1"),
     ("val_split_0", [*CLIPS, *OUT, "--val_split", "0"], "--val_split 0.0: must be between 0 and 1"),

@@ -36,7 +36,7 @@ def _logged(run_dir: Path, key: str) -> list[float]:
 def test_the_upfront_check_skips_and_counts_every_damaged_file(tmp_path):
     clips = write_clip_set(tmp_path, num_clips=4)
     damaged = _add_damaged(clips)
-    table = read_header_csv(clips, check_clips=True, max_bad_fraction=0.9)
+    table = read_header_csv(clips, name="dataset.val_csv", check_clips=True, max_bad_fraction=0.9)
     assert table.bad_clips == [str(p) for p in damaged]
     assert table.rows["row_idx"].tolist() == [0, 1, 2, 3] and table.rows["file"].str.endswith(".npy").all()
 
@@ -45,7 +45,7 @@ def test_the_upfront_check_skips_and_counts_every_damaged_file(tmp_path):
 def test_at_load_time_a_damaged_file_is_dropped_from_its_batch_and_counted(tmp_path, name):
     clips = write_clip_set(tmp_path, num_clips=3)
     _add_damaged(clips)
-    rows = read_header_csv(clips, check_clips=False, max_bad_fraction=0.0).rows  # nothing read: all rows kept
+    rows = read_header_csv(clips, name="dataset.val_csv", check_clips=False, max_bad_fraction=0.0).rows  # nothing read: all rows kept
     rows = rows[rows["file"].str.endswith(("clip_000.npy", "clip_001.npy", f"{name}.npy"))]
     dataset = HeaderClipDataset(rows, num_frames=4, transform=lambda video: video.float(), seed=0)
     batch = collate_skip_bad([dataset[i] for i in range(len(dataset))])

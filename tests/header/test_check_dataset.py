@@ -73,4 +73,4 @@ def test_missing_csv_is_one_error_line(cli, tmp_path):
     result = run(cli, tmp_path, tmp_path / "nope.csv", tmp_path / "val.csv")
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1
-    assert lines[0].startswith(f"error: dataset.train_csv: {tmp_path / 'nope.csv'} does not exist")
+    assert lines[0].startswith(f"error: dataset.train_csv={tmp_path / 'nope.csv'}: no such file")

@@ -15,7 +15,7 @@ from tests.header.clip_sets import write_clip_set
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 JITTER = {"brightness": 0.1, "contrast": 0.1, "saturation": 0.1, "hue": 0.1}
-READ = {"check_clips": True, "max_bad_fraction": 0.2}
+READ = {"name": "dataset.val_csv", "check_clips": True, "max_bad_fraction": 0.2}
 NORM = {"mean": MEAN, "std": STD, "normalise": True}
 
 
@@ -64,7 +64,7 @@ def test_missing_clip_names_row_and_path(tmp_path):
 def test_a_misshaped_clip_is_a_bad_clip_and_too_many_stop_naming_the_first(tmp_path):
     csv = write_clip_set(tmp_path, num_clips=3)
     np.save(tmp_path / "clips" / "clip_002.npy", np.zeros((4, 8, 8), np.uint8))  # not (T, H, W, 3)
-    table = read_header_csv(csv, check_clips=True, max_bad_fraction=0.5)
+    table = read_header_csv(csv, name="dataset.val_csv", check_clips=True, max_bad_fraction=0.5)
     assert table.bad_clips == [str((tmp_path / "clips" / "clip_002.npy").resolve())] and len(table.rows) == 2
     message = _error(read_header_csv, csv, **READ)  # 1 of 3 is more than 0.2
     assert "1 of 3" in message and "row 3" in message and "(4, 8, 8)" in message and "(T, H, W, 3) uint8" in message

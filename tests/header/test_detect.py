@@ -127,7 +127,7 @@ def test_export_clips_writes_training_format_clips_and_a_split_tool_csv(cli, wor
     for clip_row, event in zip(clips.itertuples(), events.itertuples()):
         clip = np.load(out / clip_row.path)
         np.testing.assert_array_equal(clip, frames[event.start_frame: event.end_frame + 1])  # (T, H, W, 3) uint8
-    table = read_header_csv(out / "clips.csv", check_clips=True, max_bad_fraction=0.0)  # training reads it
+    table = read_header_csv(out / "clips.csv", name="dataset.val_csv", check_clips=True, max_bad_fraction=0.0)  # training reads it
     assert len(table.rows) == len(clips)
 
 

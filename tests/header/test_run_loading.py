@@ -27,7 +27,7 @@ def test_a_trained_header_run_comes_back_and_bad_folders_are_refused(cli, tmp_pa
     with pytest.raises(UserError, match="not a task=header run folder"):
         load_header_run(str(tmp_path), reports)
     run.checkpoint.write_bytes(b"junk")
-    with pytest.raises(UserError, match="corrupt checkpoint"):
+    with pytest.raises(UserError, match="not a readable PyTorch checkpoint"):
         load_header_run("h", reports)
     run.checkpoint.unlink()
     with pytest.raises(UserError, match="missing"):

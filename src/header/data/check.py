@@ -15,7 +15,8 @@ from rich.progress import track
 
 from src.core.dataset_report import DatasetReport, spread
 from src.core.errors import BadVideoError, UserError
-from src.header.data.dataset import REQUIRED_COLUMNS, open_clip, resolve_clip_path
+from src.header.data.clip_csv import read_clip_csv
+from src.header.data.dataset import open_clip, resolve_clip_path
 
 GROUP_COLUMNS = ("group", "video_id")       # the first present is the leak key (as split_dataset groups rows)
 DECODE_MODES = ("all", "first", "none")
@@ -46,16 +47,7 @@ def check_header_dataset(dataset: dict, check: dict) -> DatasetReport:
 
 
 def _read_csv(path: Path, key: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise UserError(f"{key}: {path} does not exist; make it with `python data_tools/split_dataset.py "
-                        f"--input_csv <all clips>.csv --output_dir <dir>`")
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: not a readable CSV ({err}); it needs a header line with path,label") from err
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise UserError(f"{path}: missing column(s) {', '.join(missing)}; a header CSV needs path,label")
+    table = read_clip_csv(path, key)
     table.attrs["path"] = path
     return table
 

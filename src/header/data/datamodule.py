@@ -72,7 +72,7 @@ class HeaderDataModule(pl.LightningDataModule):
     def train_table(self) -> HeaderTable:
         """Read and checked on first use (after prepare_data), in the main process: bad input is one clear error
         instead of a crash inside a DataLoader worker."""
-        table = read_header_csv(Path(self.cfg["train_csv"]), **self._read_options())
+        table = read_header_csv(Path(self.cfg["train_csv"]), name="dataset.train_csv", **self._read_options())
         if min(table.class_counts) == 0:
             log.warning("%s has no %s clips: the classifier cannot learn that class", self.cfg["train_csv"],
                         "header" if table.class_counts[1] == 0 else "non-header")
@@ -80,7 +80,7 @@ class HeaderDataModule(pl.LightningDataModule):
 
     @cached_property
     def val_table(self) -> HeaderTable:
-        return read_header_csv(Path(self.cfg["val_csv"]), **self._read_options())
+        return read_header_csv(Path(self.cfg["val_csv"]), name="dataset.val_csv", **self._read_options())
 
     def _read_options(self) -> dict:
         return dict(check_clips=self.cfg["check_clips"], max_bad_fraction=self.cfg["max_bad_fraction"])

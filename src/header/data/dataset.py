@@ -22,10 +22,10 @@ from torchvision import tv_tensors
 from src.core.errors import BadVideoError, UserError
 from src.core.item_seeding import ItemSeeds
 from src.core.npy_files import NpyReadError, open_npy
+from src.header.data.clip_csv import read_clip_csv
 
 log = logging.getLogger(__name__)
 
-REQUIRED_COLUMNS = ("path", "label")
 METADATA_COLUMNS = ("video_id", "half", "frame", "group")
 HEADER, NON_HEADER = 1, 0
 
@@ -100,21 +100,11 @@ class HeaderTable:
         return [c for c in METADATA_COLUMNS if c in self.rows.columns]
 
 
-def read_header_csv(csv_path: Path, *, check_clips: bool, max_bad_fraction: float) -> HeaderTable:
-    """Read and check a header CSV; see the module docstring for what is an error and what is skipped."""
+def read_header_csv(csv_path: Path, *, name: str, check_clips: bool, max_bad_fraction: float) -> HeaderTable:
+    """Read and check a header CSV (`name`: the key that gave it); see the module docstring for what is an error and
+    what is skipped."""
     csv_path = Path(csv_path)
-    if not csv_path.is_file():
-        raise UserError(f"{csv_path}: no such CSV; make train/val CSVs with `python -m data_tools.split_dataset "
-                        f"--input_csv <all clips>.csv --output_dir <dir>`")
-    try:
-        frame = pd.read_csv(csv_path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise UserError(f"{csv_path}: not a readable CSV ({err}); it needs a header line with path,label") from err
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        has = ", ".join(map(str, frame.columns))
-        raise UserError(f"{csv_path}: missing column(s) {', '.join(missing)} (has: {has}); "
-                        f"a header CSV needs path,label (+ optional video_id,half,frame,group)")
+    frame = read_clip_csv(csv_path, name)
     if frame.empty:
         raise UserError(f"{csv_path}: no rows; it needs at least one clip")
     frame = frame.reset_index(drop=True)

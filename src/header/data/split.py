@@ -22,6 +22,7 @@ import pandas as pd
 
 from src.core.atomic import write_csv
 from src.core.errors import UserError
+from src.header.data.clip_csv import read_clip_csv
 from src.header.data.dataset import clip_file_names
 
 log = logging.getLogger(__name__)
@@ -149,19 +150,9 @@ def split_dataset(input_csv: Path, output_dir: Path, *, root_dir: Path | None, v
                   group_col: str | None, allow_missing: bool, relative_to: Path) -> tuple[Path, Path]:
     """Read, fix paths, split, write `<output_dir>/train.csv` and `val.csv` (atomically); returns their paths."""
     input_csv = Path(input_csv)
-    if not input_csv.is_file():
-        raise UserError(f"--input_csv {input_csv}: no such file")
     if root_dir is not None and not Path(root_dir).is_dir():
         raise UserError(f"--root_dir {root_dir}: no such folder; point it at the folder holding the .npy clips")
-    try:
-        frame = pd.read_csv(input_csv)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        reason = str(err).splitlines()[0][:120]
-        raise UserError(f"--input_csv {input_csv}: not a readable CSV ({reason}); it needs a header line with "
-                        f"path,label") from None
-    for column in ("path", "label"):
-        if column not in frame.columns:
-            raise UserError(f"{input_csv}: missing column '{column}'; a header CSV needs path,label")
+    frame = read_clip_csv(input_csv, "--input_csv")
     bad_labels = frame.index[~frame["label"].isin([0, 1])]
     if len(bad_labels):
         i = int(bad_labels[0])
