@@ -98,7 +98,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "num_sanity_val_steps": integer(-1, "an integer >= -1 (-1: all)"),
         "cpu_threads": Rule(int, "auto, a positive integer or null", low=1, also=("auto",), null=True),
     },
-    "optimizer": {"lr": number("a number > 0 (or null)", 0.0, open_low=True, null=True),
+    "optimizer": {"lr": number("a number >= 0 (or null)", 0.0, null=True),   # 0: the weights stay (a check run)
                   "weight_decay": number("a number >= 0 (or null)", 0.0, null=True)},
     "scheduler": {"eta_min": number("a number >= 0", 0.0), "warmup_epochs": number("a number >= 0", 0.0),
                   "start_factor": number("a number in (0, 1]", 0.0, 1.0, open_low=True),

@@ -82,7 +82,7 @@ CASES = [
     # values out of range (src/core/value_checks.py), found before Hydra starts
     ("max_epochs_0", "clip", ["trainer.max_epochs=0"], "trainer.max_epochs=0: must be a positive integer, -1"),
     ("epochs_alias_0", "clip", ["epochs=0"], "trainer.max_epochs=0"),
-    ("lr_negative", "clip", ["optimizer.lr=-1"], "optimizer.lr=-1: must be a number > 0"),
+    ("lr_negative", "clip", ["optimizer.lr=-1"], "optimizer.lr=-1: must be a number >= 0"),
     ("ctx_len_0", "clip", ["method.ctx_len=0"], "method.ctx_len=0: must be a positive integer"),
     ("pooling_unknown", "clip", ["method.pooling=median"], "method.pooling='median': must be one of mean | max"),
     ("validate_only_maybe", "clip", ["validate_only=maybe"], "validate_only='maybe': must be true or false"),
