@@ -28,11 +28,11 @@ demo: $(STAMP)  ## synthetic data + tiny models on CPU: trains video_coop, then 
 	$(PY) -m src.train experiment=demo $(ARGS)
 	$(PY) -m src.train experiment=header_demo $(ARGS)
 
-test: $(STAMP)  ## the fast test suite (CPU, no network)
-	$(PY) -m pytest -q $(ARGS)
+test: $(STAMP)  ## the fast test suite (CPU, no network), one worker per core (pytest-xdist)
+	$(PY) -m pytest -q -n auto --dist worksteal $(ARGS)
 
 test-all: $(STAMP)  ## every test, the slow ones too
-	$(PY) -m pytest -q -m "" $(ARGS)
+	$(PY) -m pytest -q -n auto --dist worksteal -m "" $(ARGS)
 
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check src data_tools tests benchmarks

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="header_bench_"))
     try:
         csv = write_clips(folder, clips=args.clips, frames=args.frames, size=args.size)
-        rows = read_header_csv(csv, check_clips=True, max_bad_fraction=0.0).rows
+        rows = read_header_csv(csv, name="dataset.train_csv", check_clips=True, max_bad_fraction=0.0).rows
         n = len(rows)
         on_loader = HeaderClipDataset(rows, num_frames=args.num_frames, seed=0, transform=build_clip_transform(
             input_size=args.input_size, normalise=True, **augment))

@@ -8,6 +8,7 @@ import pytest
 from benchmarks import cache
 
 
+@pytest.mark.slow  # a benchmark's smoke run: make test-all
 def test_clip_cache_benchmark_times_each_phase_and_compares_logits(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))   # the benchmark's work folder goes under tmp_path
     results = cache.main(["--backbones", "clip_tiny", "--epochs", "2", "--uncached-epochs", "1",

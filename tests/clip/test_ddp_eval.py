@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -19,6 +21,7 @@ def _validate(root: Path, synthetic_root: Path, tiny: list[str], *extra: str) ->
     return json.loads((root / "models/video_coop/ucf101/eval/validation_results.json").read_text())
 
 
+@pytest.mark.slow  # end to end, long: make test-all
 def test_two_process_evaluation_equals_one_process_on_an_odd_count(tmp_path, synthetic_root, tiny_clip_run):
     single = _validate(tmp_path / "one", synthetic_root, tiny_clip_run)
     double = _validate(tmp_path / "two", synthetic_root, tiny_clip_run, "trainer=ddp_cpu")

@@ -24,6 +24,7 @@ def test_pair_accuracy_counts_only_the_pairs_own_rows():
     assert temporal_scores.cross_pair_errors(results) == pytest.approx(1 / 18)   # only growing -> "moving right"
 
 
+@pytest.mark.slow  # end to end, long: make test-all
 def test_tiny_run_writes_one_row_per_method(tmp_path):
     """Two runs side by side (--jobs 2, spawned processes: what `make bench` runs), then vita again alone: a
     run's figures do not depend on where it ran."""

@@ -92,6 +92,7 @@ def test_continue_from_restores_the_context_on_other_classes(cli, tiny_clip_run,
     assert ctx_keys and all(torch.equal(old[k], new_ckpt["state_dict"][k]) for k in ctx_keys)
 
 
+@pytest.mark.slow  # end to end, long: make test-all
 def test_sweep_runs_six_jobs_and_writes_a_summary(cli, tiny_clip_run, synthetic_root, tmp_path):
     proc = cli(["-m", "method.ctx_len=4,8,16", "method.pooling=mean,attention", "dataset=ucf101",
                     f"dataset.root={synthetic_root}", *tiny_clip_run, "trainer.max_epochs=1",
@@ -107,6 +108,7 @@ def test_sweep_runs_six_jobs_and_writes_a_summary(cli, tiny_clip_run, synthetic_
     assert len(list((tmp_path / "models" / "video_coop" / "ucf101").iterdir())) == 6
 
 
+@pytest.mark.slow  # end to end, long: make test-all
 def test_two_process_cpu_ddp_writes_artifacts_once(subprocess_cli, tiny_clip_run, synthetic_root, tmp_path):
     _train(subprocess_cli, tiny_clip_run, tmp_path, synthetic_root, "trainer=ddp_cpu", "trainer.max_epochs=1", "run_id=ddp")
     run = tmp_path / "models/video_coop/ucf101/ddp"
@@ -118,6 +120,7 @@ def test_two_process_cpu_ddp_writes_artifacts_once(subprocess_cli, tiny_clip_run
     assert val_videos <= results["num_videos"] <= val_videos + 1
 
 
+@pytest.mark.slow  # end to end, long: make test-all
 def test_demo_learns_the_appearance_classes(subprocess_cli, tmp_path):
     """`experiment=demo` on a fixed seed: the appearance classes are recognised well above chance (1/7)."""
     from src.clip.data.class_names import prompt_name
@@ -131,6 +134,7 @@ def test_demo_learns_the_appearance_classes(subprocess_cli, tmp_path):
     assert sum(appearance) / len(appearance) >= 0.5, per_class
 
 
+@pytest.mark.slow  # end to end, long: make test-all
 def test_demo_sweep_over_the_six_methods(subprocess_cli, tmp_path):
     """`-m experiment=demo method=…` runs every method (default layer schedules on the 12-layer tiny CLIP)."""
     methods = ["video_coop", "dual_coop", "stt", "vidop", "vilt", "vita"]

@@ -123,6 +123,7 @@ def test_the_base_command_lines_pass_the_checks(prior, tmp_path, base):
     assert sorted(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # a second real process (test_bad_input_train.py keeps one in make test): make test-all
 def test_a_real_process_prints_nothing_but_the_error_line(prior, tmp_path):
     """Outside pytest's capture: no FutureWarning from the header model's imports, no library log lines."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}

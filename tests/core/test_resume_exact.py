@@ -26,6 +26,7 @@ def _csv_rows(path: Path) -> list[dict]:
         return [{k: v for k, v in row.items() if v} for row in csv.DictReader(file)]
 
 
+@pytest.mark.slow  # end to end, long: make test-all
 def test_clip_resume_after_kill_mid_epoch_is_exact(tmp_path, synthetic_root, tiny_clip_run, cli):
     """The fast variant: 2 epochs, last.ckpt every optimizer step, SIGKILL in the middle of epoch 1."""
     base = ["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *tiny_clip_run,

@@ -7,6 +7,7 @@ import pytest
 from benchmarks import detect
 
 
+@pytest.mark.slow  # end to end, long: make test-all
 def test_detect_benchmark_writes_rates_and_the_rss_ratio(tmp_path):
     results = detect.main(["--minutes", "0.1", "0.2", "--fps", "10", "--size", "32", "--input-size", "32",
                            "--stride", "8", "--work-dir", str(tmp_path / "videos"), "--out-dir", str(tmp_path)])

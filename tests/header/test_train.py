@@ -94,6 +94,7 @@ def _as_transformers_folder(compose, tmp_path: Path, original: Path) -> Path:
     return write_transformers_folder(tmp_path / "ckpt_transformers", net)
 
 
+@pytest.mark.slow  # end to end, long: make test-all
 def test_two_process_ddp_writes_artifacts_once_with_synced_metrics(subprocess_cli, tiny_header_run, tmp_path):
     proc = subprocess_cli([*tiny_header_run, "backbone=csn_tiny", "trainer=ddp_cpu", "trainer.devices=2",
                     *_data_args(tmp_path, num_val=7)], tmp_path)

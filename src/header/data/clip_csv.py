@@ -15,9 +15,10 @@ def read_clip_csv(path: Path, name: str) -> pd.DataFrame:
     """The CSV at `path` as a DataFrame with at least REQUIRED_COLUMNS; `name` is what gave it (`dataset.train_csv`,
     `--input_csv`), for the error line."""
     path = Path(path)
-    given = f"{name} {path}" if name.startswith("-") else f"{name}={path}"
+    given = f"{name}={path}" if name.replace(".", "").replace("_", "").isalnum() else f"{name} {path}"
     if not path.is_file():
-        raise UserError(f"{given}: no such file; {MAKE_ONE}")
+        hint = "give the CSV of every clip (path,label,…)" if name.startswith("-") else MAKE_ONE
+        raise UserError(f"{given}: no such file; {hint}")
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:

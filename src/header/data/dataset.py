@@ -100,7 +100,7 @@ class HeaderTable:
         return [c for c in METADATA_COLUMNS if c in self.rows.columns]
 
 
-def read_header_csv(csv_path: Path, *, name: str, check_clips: bool, max_bad_fraction: float) -> HeaderTable:
+def read_header_csv(csv_path: Path, *, check_clips: bool, max_bad_fraction: float, name: str = "the CSV") -> HeaderTable:
     """Read and check a header CSV (`name`: the key that gave it); see the module docstring for what is an error and
     what is skipped."""
     csv_path = Path(csv_path)
