@@ -78,7 +78,9 @@ def _writer(args):
 
 def test_concurrent_writers_leave_one_valid_entry(tmp_path):
     video = _video(tmp_path)
-    with mp.get_context("spawn").Pool(2) as pool:
+    # fork: the writers start at once with this process's imports (spawn re-imports torch: ~10 s here); they only
+    # fill small tensors, nothing that would touch a thread pool inherited across the fork.
+    with mp.get_context("fork").Pool(2) as pool:
         pool.map(_writer, [(str(tmp_path / "cache"), str(video), 1), (str(tmp_path / "cache"), str(video), 2)])
     cache = FeatureStore(tmp_path / "cache", {"k": 1})
     loaded = cache.load(video, SHAPE)

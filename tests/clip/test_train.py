@@ -2,6 +2,7 @@
 sweeps, DDP. Each test asserts on the files a run writes."""
 import json
 import math
+import os
 
 import pytest
 import torch
@@ -17,10 +18,22 @@ def _train(run, tiny_clip_run, tmp_path, synthetic_root, *extra):
 
 
 @pytest.fixture(scope="module")
-def base_run(subprocess_cli, tiny_clip_run, tmp_path_factory, synthetic_root):
-    """Two epochs of video_coop; later tests resume and continue from it."""
+def base_run(tiny_clip_run, tmp_path_factory, synthetic_root):
+    """Two epochs of video_coop (in-process: a real process costs 20 s more); later tests resume and continue
+    from it."""
+    from src.train import train
+    from tests.composed import compose_config
+
     tmp = tmp_path_factory.mktemp("base")
-    _train(subprocess_cli, tiny_clip_run, tmp, synthetic_root, "trainer.max_epochs=2", "run_id=base")
+    environ, threads = dict(os.environ), torch.get_num_threads()
+    try:  # train() sets the run folder's environment variable and torch's threads: put them back
+        train(compose_config(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}",
+                              *tiny_clip_run, "dataset.k_val=null", "method.ctx_len=8", "trainer.max_epochs=2",
+                              "run_id=base"], tmp))
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        torch.set_num_threads(threads)
     return tmp, tmp / "models" / "video_coop" / "ucf101" / "base"
 
 

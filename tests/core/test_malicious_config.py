@@ -172,8 +172,15 @@ def test_the_payloads_are_live(runs, marker):
     marker.rmdir()
 
 
-@pytest.mark.parametrize("task, command, section", READ_CASES, ids=[f"{c}-{s}" for _, c, s in READ_CASES])
-@pytest.mark.parametrize("payload", ["target", *INTERPOLATIONS])
+# A `_target_` in every section each command reads; the interpolations (refused by the same check of every string)
+# in the one section every command reads, `dataset`.
+PAYLOAD_CASES = ([(*case, "target") for case in READ_CASES]
+                 + [(task, command, "dataset", payload) for task, command, read in READ_CASES
+                    for payload in INTERPOLATIONS if read == "dataset"])
+
+
+@pytest.mark.parametrize("task, command, section, payload", PAYLOAD_CASES,
+                         ids=[f"{c}-{s}-{p}" for _, c, s, p in PAYLOAD_CASES])
 def test_a_payload_in_a_section_that_is_read_is_refused(runs, cli, tmp_path, task, command, section, payload):
     run = _copy(runs, task, tmp_path)
     planted = target_payload() if payload == "target" else payload
