@@ -1,7 +1,6 @@
 """User-facing errors: one clear line, exit code 2, no traceback (`one_line_errors` in every entry point)."""
 import logging
 import sys
-import warnings
 from contextlib import contextmanager
 
 from src.core.disk_errors import disk_error_line
@@ -18,16 +17,13 @@ class BadVideoError(Exception):
     """A video that cannot be decoded (unreadable, zero frames, truncated). Skipped and counted, not fatal."""
 
 
-# Library chatter that is no news to the user and would stand beside the one `error:` line of bad input:
-# fvcore (imported by pytorchvideo) scripts a function with the deprecated torch.jit.script at import time.
-QUIET_WARNINGS = ((FutureWarning, r"`torch\.jit\.script` is deprecated"),)
-# Lightning logs "Seed set to N" to stderr on every seed_everything; the seed is in the run's config.
+# Library chatter that is no news to the user and would stand beside the one `error:` line of bad input: Lightning
+# logs "Seed set to N" to stderr on every seed_everything (the seed is in the run's config). (The torch.jit.script
+# FutureWarning the issue also named came from fvcore, gone with pytorchvideo.)
 QUIET_LOGGERS = ("lightning_fabric.utilities.seed",)
 
 
 def quiet_libraries() -> None:
-    for category, message in QUIET_WARNINGS:
-        warnings.filterwarnings("ignore", message=message, category=category)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -44,7 +40,7 @@ def one_line(err: BaseException) -> str:
 @contextmanager
 def one_line_errors():
     """Every entry point's contract: bad input (UserError) is one `error:` line on stderr, exit 2, no traceback.
-    Entering it also quiets the libraries' chatter (QUIET_WARNINGS, QUIET_LOGGERS) for the whole process."""
+    Entering it also quiets the libraries' chatter (QUIET_LOGGERS) for the whole process."""
     quiet_libraries()
     try:
         yield
