@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -111,12 +112,20 @@ def fill(args: list[str], prior: dict) -> list[str]:
     return [arg.format(**prior) for arg in args]
 
 
+def one_error_line(result, *words: str) -> str:
+    """The contract on a CliResult / CompletedProcess: exit 2, exactly one stderr line, `error: …` holding every word
+    of `words`, no traceback anywhere. Returns the line."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-3000:]
+    assert "Traceback" not in result.stderr + (result.stdout or "")
+    assert all(w in lines[0] for w in words), lines[0]
+    return lines[0]
+
+
 def assert_bad_input(code: int, err: str, words: str, prior: dict, tmp_path: Path, repo_before: set[str]) -> None:
     """Exit 2, exactly one stderr line `error: …` holding `words`, and nothing created or changed anywhere."""
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2, err
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert words in lines[0], lines[0]
+    one_error_line(SimpleNamespace(returncode=code, stderr=err, stdout=""), words)
     assert sorted(tmp_path.iterdir()) == []  # no output folder, no run folder, not even Hydra's
     assert snapshot(prior["root"], prior["synthetic"]) == prior["snapshot"]  # prior runs byte-identical
     assert repo_entries() == repo_before

@@ -19,6 +19,7 @@ import src.core.run_naming  # noqa: F401  (the run_tag resolver the header confi
 from src.core.disk_errors import disk_error_line
 from src.synthetic.match_video import render_match_video
 from src.train import train
+from tests.core.bad_input_helpers import one_error_line
 from tests.core.disk_faults import fill_disk_at, read_only
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,13 +39,6 @@ def _hashes(folder: Path) -> dict[str, str]:
 def _temp_files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
 
-
-def _one_error_line(result) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-3000:]
-    assert "Traceback" not in result.stderr + result.stdout
-    return lines[0]
 
 
 def test_the_error_line_names_the_folder_its_free_space_and_what_to_do(tmp_path):
@@ -92,7 +86,7 @@ def test_a_disk_that_fills_up_while_a_checkpoint_is_written(cli, tmp_path, monke
                          on_fault=lambda target: before.update(_hashes(run)))
     result = cli([*clip_run, *extra], tmp_path)
     assert fault["hit"] == run / name
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert line.startswith(f"error: {run}: the disk is full (") and " free); free some space there" in line
     assert name in before  # the previous checkpoint was there, and is still the same file:
     after = _hashes(run)
@@ -128,7 +122,7 @@ def test_a_disk_that_fills_up_during_an_evaluation_keeps_the_earlier_results(cli
     assert _evaluate(cli, header_workspace).returncode == 0
     before = _hashes(eval_dir)
     fault = fill_disk_at(monkeypatch, "val-8f.json", after_bytes=100)
-    line = _one_error_line(_evaluate(cli, header_workspace))
+    line = one_error_line(_evaluate(cli, header_workspace))
     assert fault["hit"] == eval_dir / "val-8f.json"
     assert line.startswith(f"error: {eval_dir}: the disk is full (")
     assert _hashes(eval_dir) == before and not _temp_files(header_workspace)
@@ -146,7 +140,7 @@ def test_a_disk_that_fills_up_during_a_detection_leaves_whole_rows_and_resumes(c
     # windows.csv: the header line (write 1), then one append per batch of 8 windows: the 2nd append fails
     # 10 bytes in, which would leave a torn row.
     fault = fill_disk_at(monkeypatch, "windows.csv", nth=3, after_bytes=10)
-    line = _one_error_line(_detect(cli, header_workspace, "cut"))
+    line = one_error_line(_detect(cli, header_workspace, "cut"))
     assert fault["hit"] == out / "windows.csv"
     assert line.startswith(f"error: {out}: the disk is full (")
     text = (out / "windows.csv").read_text()
@@ -180,7 +174,7 @@ def test_a_read_only_output_folder_is_one_error_line(cli, header_workspace, tmp_
     before = _hashes(run)
     with read_only(folder):
         result = cli([a.format(**places) for a in args], header_workspace, module=module)
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert str(folder) in line and "read-only" in line.lower(), line
     assert _hashes(run) == before and not _temp_files(header_workspace)
     assert not list((tmp_path / "ro").rglob("*"))
@@ -191,6 +185,6 @@ def test_a_read_only_feature_cache_is_one_error_line(cli, synthetic_root, tiny_c
             f"paths.cache_dir={tmp_path}/ro/cache"]
     with read_only(tmp_path / "ro"):
         result = cli(args, tmp_path, module="data_tools.cache_features")
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert line.startswith(f"error: {tmp_path / 'ro'}: the file system is read-only (")
     assert not list((tmp_path / "ro").rglob("*"))

@@ -24,6 +24,7 @@ from src.header.run_loading import RUN_SECTIONS as HEADER_SECTIONS
 from src.synthetic.match_video import render_match_video
 from src.train import train
 from tests.composed import compose_config
+from tests.core.bad_input_helpers import one_error_line
 
 MARKER: dict[str, Path | None] = {"path": None}   # where the payloads of the current case would write
 
@@ -155,13 +156,6 @@ def _copy(runs: dict, task: str, tmp_path: Path) -> Path:
     return run
 
 
-def _one_error_line(result, *words: str) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-3000:]
-    assert all(w in lines[0] for w in words), lines[0]
-    return lines[0]
-
 
 def test_the_payloads_are_live(runs, marker):
     """What the other tests plant would run if anything instantiated or resolved it."""
@@ -187,7 +181,7 @@ def test_a_payload_in_a_section_that_is_read_is_refused(runs, cli, tmp_path, tas
     path = _edit_config(run, lambda config: _plant(config, section, planted))
     before = path.read_bytes()
     result = {**CLIP_READERS, **HEADER_READERS}[command](cli, runs, run, tmp_path)
-    _one_error_line(result, f"{path}: {section}", "data, not code")
+    one_error_line(result, f"{path}: {section}", "data, not code")
     assert path.read_bytes() == before and not (run / "eval").exists() and not (tmp_path / "out").exists()
 
 
@@ -197,7 +191,7 @@ def test_a_payload_in_the_checkpoints_dataset_config_is_refused(runs, cli, tmp_p
     run = _copy(runs, "clip", tmp_path)
     _edit_torch(run / "checkpoint.pth", lambda p: _plant(p["meta"]["config"], "dataset", target_payload()))
     result = CLIP_READERS[command](cli, runs, run, tmp_path)
-    _one_error_line(result, str(run / "checkpoint.pth"), "meta.config", "dataset.pwned._target_", "data, not code")
+    one_error_line(result, str(run / "checkpoint.pth"), "meta.config", "dataset.pwned._target_", "data, not code")
 
 
 @pytest.mark.parametrize("command", [*CLIP_READERS, *HEADER_READERS])
@@ -221,7 +215,7 @@ def test_best_metrics_cannot_point_outside_the_run_folder(runs, cli, tmp_path):
     shutil.copy(_header_weights(run), outside)
     for pointer in (str(outside), "../../elsewhere.pt", "checkpoints/../../../elsewhere.pt"):
         (run / "best_metrics.json").write_text(json.dumps({**best, "checkpoint": pointer}))
-        _one_error_line(_header_evaluate(cli, runs, run, tmp_path), str(run / "best_metrics.json"), repr(pointer))
+        one_error_line(_header_evaluate(cli, runs, run, tmp_path), str(run / "best_metrics.json"), repr(pointer))
 
 
 def _hyper_parameter_payloads(ckpt: dict) -> None:
@@ -276,11 +270,11 @@ def test_a_run_config_that_is_not_plain_data_is_one_line(runs, cli, tmp_path):
     config = yaml.safe_load(original)
     config["dataset"]["made"] = datetime.date(2024, 1, 1)  # written unquoted: YAML reads it back as a date
     path.write_text(yaml.safe_dump(config))
-    _one_error_line(_header_evaluate(cli, runs, run, tmp_path), str(path), "dataset.made", "date")
+    one_error_line(_header_evaluate(cli, runs, run, tmp_path), str(path), "dataset.made", "date")
     path.write_text(original + "\nextra: !!python/object/apply:os.makedirs ['" + str(MARKER["path"]) + "']\n")
-    _one_error_line(_header_evaluate(cli, runs, run, tmp_path), str(path), "unreadable run config")
+    one_error_line(_header_evaluate(cli, runs, run, tmp_path), str(path), "unreadable run config")
     path.write_text("- just\n- a list\n")
-    _one_error_line(_header_evaluate(cli, runs, run, tmp_path), str(path), "not a task=header run config")
+    one_error_line(_header_evaluate(cli, runs, run, tmp_path), str(path), "not a task=header run config")
     clip = _copy(runs, "clip", tmp_path)
     (clip / "config.json").write_text(json.dumps({"seed": 0}))
-    _one_error_line(_clip_evaluate(cli, runs, clip, tmp_path), str(clip / "config.json"), "no method")
+    one_error_line(_clip_evaluate(cli, runs, clip, tmp_path), str(clip / "config.json"), "no method")

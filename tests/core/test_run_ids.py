@@ -23,6 +23,7 @@ from src.core.run_claim import claimed_run_folder
 from src.core.run_lock import RunLock, pid_running
 from src.train import train
 from tests.composed import compose_config
+from tests.core.bad_input_helpers import one_error_line
 
 CLIP = ["method=video_coop", "dataset=ucf101", "trainer.max_epochs=1"]   # + the tiny_clip_run fixture's settings
 HEADER = ["experiment=header_demo", "trainer.max_epochs=1", "dataset.synthetic.num_clips=24", "dataset.input_size=32",
@@ -48,13 +49,6 @@ def _snapshot(folder: Path) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _one_line(result, *words: str) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-3000:]
-    assert all(w in lines[0] for w in words), lines[0]
-    return lines[0]
-
 
 BAD_IDS = [
     ("empty", "run_id=", "run_id='': empty"),
@@ -75,7 +69,7 @@ BAD_IDS = [
 @pytest.mark.parametrize("task", ["clip", "header"])
 def test_a_bad_run_id_is_one_line_and_creates_nothing(done, cli, tmp_path, task, name, override, words):
     result = cli([*done[f"{task}_args"], override], tmp_path)
-    _one_line(result, words, "give one folder name")
+    one_error_line(result, words, "give one folder name")
     assert not (tmp_path / "models").exists() and not (tmp_path / "report").exists()
 
 
@@ -85,7 +79,7 @@ def test_a_folder_that_holds_a_run_is_refused_and_left_as_it_was(done, cli, task
     before = _snapshot(run)
     key = "run_id" if task == "clip" else "run_name"
     result = cli([*done[f"{task}_args"], f"{key}=done"], done["root"])
-    _one_line(result, "run_id=done", f"{run} already holds a run", "pick another run_id",
+    one_error_line(result, "run_id=done", f"{run} already holds a run", "pick another run_id",
               f"resume it with ckpt_path={run / 'last.ckpt'}")
     assert _snapshot(run) == before and not (run / ".lock").exists()
 
@@ -110,7 +104,7 @@ def test_a_held_lock_refuses_a_second_run(done, cli, tmp_path):
     lock = _write_lock(tmp_path / "models/video_coop/ucf101/held", os.getpid())  # this process: alive
     before = lock.read_bytes()
     result = cli([*done["clip_args"], "run_id=held"], tmp_path)
-    _one_line(result, "run_id=held", "is in use by another run", f"pid {os.getpid()} on {socket.gethostname()}",
+    one_error_line(result, "run_id=held", "is in use by another run", f"pid {os.getpid()} on {socket.gethostname()}",
               "started 2026-01-01T00:00:00")
     assert lock.read_bytes() == before and [p.name for p in lock.parent.iterdir()] == [".lock"]
 
@@ -118,7 +112,7 @@ def test_a_held_lock_refuses_a_second_run(done, cli, tmp_path):
 def test_a_lock_from_another_machine_is_refused_with_the_file_to_delete(done, cli, tmp_path):
     lock = _write_lock(tmp_path / "models/video_coop/ucf101/remote", 1, host="elsewhere.invalid")
     result = cli([*done["clip_args"], "run_id=remote"], tmp_path)
-    _one_line(result, "run on another machine", "elsewhere.invalid", f"delete {lock}")
+    one_error_line(result, "run on another machine", "elsewhere.invalid", f"delete {lock}")
     assert lock.is_file()
 
 
@@ -149,7 +143,7 @@ def test_the_lock_is_gone_after_a_failed_run_and_an_empty_folder_too(done, cli, 
     monkeypatch.undo()
     # Bad input found while building (no such dataset): nothing is left, not even the folders the claim made.
     result = cli([*done["clip_args"], f"dataset.root={tmp_path}/no_such_data", "run_id=nodata"], tmp_path)
-    _one_line(result, "no_such_data")
+    one_error_line(result, "no_such_data")
     assert not (tmp_path / "models/video_coop/ucf101/nodata").exists()
 
 
@@ -193,7 +187,7 @@ def test_a_sweep_gets_a_folder_per_job_and_a_fixed_run_id_is_refused_before_it_s
     assert len(folders) == 2 and folders[0].endswith("-j0") and folders[1].endswith("-j1")
     for fixed in ("run_id=fixed", "run_name=fixed"):
         result = cli(["-m", *fast, "method.ctx_len=4,8", fixed], tmp_path / "fixed")
-        _one_line(result, f"{fixed}: every job of this sweep would write into that one folder", "unset in a sweep")
+        one_error_line(result, f"{fixed}: every job of this sweep would write into that one folder", "unset in a sweep")
         assert not (tmp_path / "fixed/models").exists()
     # A sweep the command line does not show (sweeper params in a config file) stops at its second job, saying why.
     monkeypatch.setattr(src.core.run_claim, "_in_a_sweep", lambda: True)
