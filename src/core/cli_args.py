@@ -45,6 +45,17 @@ def above(low: float) -> Callable[[str], float]:
     return parse
 
 
+def number_at_least(low: float) -> Callable[[str], float]:
+    """A number >= low (ratios, scores)."""
+    def parse(text: str) -> float:
+        value = _number(text, float)
+        if not low <= value < float("inf"):  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text}: must be a finite number >= {low:g}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
 def _number(text: str, kind: type):
     try:
         return kind(text)

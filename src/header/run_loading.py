@@ -5,8 +5,10 @@
     run.config        # the sections of the run's config.yaml it is rebuilt from (RUN_SECTIONS)
     run.threshold     # the F1-optimal header-probability threshold chosen on validation (best_metrics.json)
     run.checkpoint    # checkpoints/best_epoch_<N>.pt it came from
+    run.clip_settings # how its training clips were cut from footage (clip_settings.json), or None
 
-A run folder holds config.yaml, best_metrics.json and checkpoints/best_epoch_<N>.pt (src/header/artifacts.py).
+A run folder holds config.yaml, best_metrics.json and checkpoints/best_epoch_<N>.pt (src/header/artifacts.py),
+and clip_settings.json when its clips were made from footage.
 This file is the one place that knows how a HeaderNet is rebuilt from a run's files. config.yaml is data
 (src/core/run_config.py): only RUN_SECTIONS are read from it, nothing in them is instantiated or resolved.
 """
@@ -19,6 +21,7 @@ from src.core.errors import UserError
 from src.core.run_config import read_run_config
 from src.core.run_folder import find_run_folder
 from src.header.artifacts import CHECKPOINT_FORMAT
+from src.header.footage.clip_settings import read_clip_settings
 from src.header.models.net import HeaderNet, build_header_net
 
 # What evaluate / predict / detect read from config.yaml: the only sections read, each plain data.
@@ -30,6 +33,7 @@ class HeaderRun(NamedTuple):
     config: dict
     threshold: float
     checkpoint: Path
+    clip_settings: dict | None
 
 
 def resolve_header_run_dir(spec: str, report_dir: Path) -> Path:
@@ -109,4 +113,5 @@ def load_header_run(spec: str, report_dir: Path) -> HeaderRun:
     except RuntimeError as err:
         raise UserError(f"{checkpoint}: does not fit the backbone in {run_dir / 'config.yaml'} "
                         f"({str(err).splitlines()[0]}); the run folder is inconsistent, train it again") from err
-    return HeaderRun(net.eval(), config, float(best["best_threshold"]["threshold"]), checkpoint)
+    return HeaderRun(net.eval(), config, float(best["best_threshold"]["threshold"]), checkpoint,
+                     read_clip_settings(run_dir))

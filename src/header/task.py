@@ -15,11 +15,12 @@ from src.core.task import Task
 from src.header.artifacts import HeaderRunArtifacts
 from src.header.data.check import check_header_dataset
 from src.header.data.datamodule import HeaderDataModule
-from src.header.detection.inputs import check_detect_inputs
+from src.header.detection.inputs import check_detect_inputs, check_detect_view
 from src.header.detection.pipeline import run_detection
 from src.header.ema import ema_callbacks
 from src.header.evaluation import evaluate as evaluate_header
 from src.header.feature_cache import clip_cache_mode, clip_feature_caching
+from src.header.footage.clip_settings import clips_settings_of, read_clip_settings, write_clip_settings
 from src.header.module import HeaderModule
 from src.header.prediction import SUFFIXES, predict_header
 from src.header.run_loading import (
@@ -49,6 +50,8 @@ def build(cfg: DictConfig) -> TaskParts:
     run_dir = Path(config["run_dir"])
     if rank_zero_only.rank == 0:  # other DDP ranks never write here
         run_dir.mkdir(parents=True, exist_ok=True)
+        # How clips made from footage were cut (their summary.json): src.detect cuts its windows the same way.
+        write_clip_settings(run_dir, clips_settings_of(datamodule.train_table.rows["file"].tolist()))
     data = datamodule.describe()
     log.info("header data: %s", data)
     writer = HeaderRunArtifacts(run_dir, config, datamodule.val_table.rows)
@@ -75,7 +78,8 @@ def summarise(run_dir: Path, data: dict) -> dict:
 # What a finished task=header run folder holds, by role (run.json's `files`; only those present are listed).
 RUN_FILES = {"config": "config.yaml", "best_metrics": "best_metrics.json", "val_predictions": "val_predictions.csv",
              "epoch_metrics": "metrics_epoch.csv", "last_checkpoint": "last.ckpt", "lightning_best": "best.ckpt",
-             "metrics": "logs/metrics.csv", "status": "status.json", "eval": "eval"}
+             "metrics": "logs/metrics.csv", "status": "status.json", "eval": "eval",
+             "clip_settings": "clip_settings.json"}
 
 
 class HeaderTask(Task):
@@ -106,6 +110,8 @@ class HeaderTask(Task):
     def check_detect(self, cfg: DictConfig) -> None:
         check_detect_inputs(cfg)
         self.check_run(str(cfg.run), cfg)
+        run_dir = resolve_header_run_dir(str(cfg.run), Path(cfg.paths.report_dir))
+        check_detect_view(cfg, read_clip_settings(run_dir), read_header_config(run_dir)["dataset"])
 
     def run_files(self, run_dir: Path) -> dict:
         files = present_files(run_dir, RUN_FILES)

@@ -115,18 +115,19 @@ def test_a_corrupt_stretch_is_skipped_and_recorded_as_a_gap(cli, workspace, tmp_
 
 def test_export_clips_writes_training_format_clips_and_a_split_tool_csv(cli, workspace, tmp_path):
     result = _detect(cli, workspace, f"output_dir={tmp_path}", "export_clips=true", "detect.threshold=0.0",
-                     "detect.export_half=1")
+                     "detect.half=1")
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "match"
     events = pd.read_csv(out / "events.csv")
     clips = pd.read_csv(out / "clips.csv")
     assert len(events) > 0 and len(clips) == len(events)
-    assert list(clips.columns) == ["path", "label", "video_id", "half", "frame"]
+    assert list(clips.columns) == ["path", "label", "video_id", "half", "frame", "group", "mined", "reason"]
     assert clips["frame"].tolist() == events["peak_frame"].tolist() and (clips["half"] == 1).all()
+    assert (clips["reason"] == "detected").all() and (clips["label"] == 1).all() and (clips["mined"] == 1).all()
     frames = _decode(workspace / "match.mp4")
-    for clip_row, event in zip(clips.itertuples(), events.itertuples()):
+    for clip_row in clips.itertuples():  # the run's 8 frames centred on the event's peak, as decoded
         clip = np.load(out / clip_row.path)
-        np.testing.assert_array_equal(clip, frames[event.start_frame: event.end_frame + 1])  # (T, H, W, 3) uint8
+        np.testing.assert_array_equal(clip, frames[clip_row.frame - 4: clip_row.frame + 4])  # (T, H, W, 3) uint8
     table = read_header_csv(out / "clips.csv", name="dataset.val_csv", check_clips=True, max_bad_fraction=0.0)  # training reads it
     assert len(table.rows) == len(clips)
 

@@ -52,7 +52,7 @@ def test_ring_buffer_windows_equal_directly_decoded_frames(match_video, num_fram
 
 
 def test_missing_frames_skip_the_windows_that_need_them_and_are_recorded_as_a_gap():
-    sliding = SlidingWindows(WindowSpec(num_frames=4, frame_step=1, stride=2), lambda f: torch.full((1,), float(f)))
+    sliding = SlidingWindows(WindowSpec(num_frames=4, frame_step=1, stride=2), lambda i, f: torch.full((1,), float(f)))
     windows = [w for i in [*range(0, 10), *range(14, 30)] for w in sliding.push(i, i)]
     assert sliding.gaps == [(10, 13)]
     starts = [w.start_frame for w in windows]
@@ -63,7 +63,7 @@ def test_missing_frames_skip_the_windows_that_need_them_and_are_recorded_as_a_ga
 def test_only_needed_frames_are_preprocessed():
     seen = []
     sliding = SlidingWindows(WindowSpec(num_frames=2, frame_step=3, stride=10),
-                             lambda f: seen.append(f) or torch.zeros(1))
+                             lambda i, f: seen.append(f) or torch.zeros(1))
     for i in range(40):
         sliding.push(i, i)
     assert seen == [0, 3, 10, 13, 20, 23, 30, 33]

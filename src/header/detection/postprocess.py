@@ -26,10 +26,12 @@ class Detections:
 
 def find_events(windows: pd.DataFrame, *, fps: float, stride: int, smoothing: int, threshold: float,
                 min_gap_s: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(windows with a `smoothed` column, events table)."""
-    centres = (windows["start_frame"].to_numpy(np.float64) + windows["end_frame"].to_numpy(np.float64)) / 2  # (N,)
-    smoothed = smooth(windows["prob_header"].to_numpy(np.float64), centres, width=smoothing, max_step=1.5 * stride)
-    windows = windows.assign(smoothed=smoothed)
+    """(windows with a `smoothed` column, NaN where not scored; events table). Only scored windows count: a
+    no_ball stretch breaks the smoothing like a gap."""
+    scored = windows[windows["status"] == "scored"] if "status" in windows.columns else windows
+    centres = (scored["start_frame"].to_numpy(np.float64) + scored["end_frame"].to_numpy(np.float64)) / 2  # (N,)
+    smoothed = smooth(scored["prob_header"].to_numpy(np.float64), centres, width=smoothing, max_step=1.5 * stride)
+    windows = windows.assign(smoothed=pd.Series(smoothed, index=scored.index))
     picked = pick_events(centres, smoothed, threshold=threshold, min_gap=min_gap_s * fps)
     peaks = np.rint(centres[picked]).astype(np.int64)
     events = pd.DataFrame({
@@ -37,8 +39,8 @@ def find_events(windows: pd.DataFrame, *, fps: float, stride: int, smoothing: in
         "peak_frame": peaks,
         "time_s": np.round(peaks / fps, 3),
         "timecode": [timecode(int(p), fps) for p in peaks],
-        "start_frame": windows["start_frame"].to_numpy()[picked].astype(np.int64),
-        "end_frame": windows["end_frame"].to_numpy()[picked].astype(np.int64),
+        "start_frame": scored["start_frame"].to_numpy()[picked].astype(np.int64),
+        "end_frame": scored["end_frame"].to_numpy()[picked].astype(np.int64),
         "prob": np.round(smoothed[picked], 4),
     }, columns=list(EVENT_COLUMNS))
     return windows, events
@@ -63,7 +65,18 @@ def timeline_data(found: Detections, gaps: pd.DataFrame, *, fps: float, threshol
         true_times=None if found.true_frames is None else found.true_frames / fps,
         true_hit=None if match is None else match.true_hit,
         gaps=[(float(a), float(b)) for a, b in zip(gaps["start_time_s"], gaps["end_time_s"])],
-        duration_s=duration_s, title=title)
+        no_ball=no_ball_spans(windows, fps), duration_s=duration_s, title=title)
+
+
+def no_ball_spans(windows: pd.DataFrame, fps: float) -> list[tuple[float, float]]:
+    """(start_s, end_s) of each run of consecutive no_ball windows (from the first one's start to the last one's
+    end frame)."""
+    if "status" not in windows.columns:
+        return []
+    flags = (windows["status"] == "no_ball").to_numpy()
+    edges = np.flatnonzero(np.diff(np.r_[0, flags.astype(int), 0]))  # starts and ends of the runs, alternating
+    starts, ends = windows["start_frame"].to_numpy(), windows["end_frame"].to_numpy()
+    return [(float(starts[a] / fps), float((ends[b - 1] + 1) / fps)) for a, b in zip(edges[::2], edges[1::2])]
 
 
 def read_gaps(path: Path) -> pd.DataFrame:

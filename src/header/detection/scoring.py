@@ -1,8 +1,10 @@
 """Slide the header model over a video in one decoding pass: frames -> ring-buffered windows -> batches ->
 P(header) per window, appended to windows.csv (and gaps to gaps.csv) batch by batch.
 
-Preprocessing is the run's validation transform (resize + normalise: per-frame operations), applied to each frame
-once as it enters the ring, so a frame shared by overlapping windows is resized once.
+Preprocessing is the run's clip view (the crop its training clips were cut with: src/header/detection/clip_view.py)
+and then its validation transform (resize + normalise): per-frame operations, applied to each frame once as it
+enters the ring, so a frame shared by overlapping windows is cropped and resized once. A window with a frame
+that has no ball box is a `no_ball` row of windows.csv, in order, without a probability.
 """
 import logging
 import time
@@ -10,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import av
+import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from torchvision import tv_tensors
 
+from src.header.detection.clip_view import ClipView
 from src.header.detection.video_stream import VideoStream
 from src.header.detection.window_log import AppendLog
 from src.header.detection.windowing import SlidingWindows, Window, WindowSpec
@@ -24,30 +28,43 @@ log = logging.getLogger(__name__)
 @dataclass
 class ScoringStats:
     windows: int = 0          # windows scored in this call
+    no_ball: int = 0          # windows not scored: a frame without a ball box
     frames: int = 0           # frames decoded
     gaps: int = 0             # missing stretches found
     decode_errors: int = 0    # packets that did not decode
     seconds: float = 0.0
 
 
-def frame_preprocessor(transform: Callable) -> Callable[[av.VideoFrame], torch.Tensor]:
-    """A decoded frame -> (3, S, S) float through `transform` (the run's validation transform on a 1-frame video)."""
-    def preprocess(frame: av.VideoFrame) -> torch.Tensor:
-        rgb = torch.from_numpy(frame.to_ndarray(format="rgb24")).permute(2, 0, 1)[None]  # (1, 3, H, W) uint8
-        return transform(tv_tensors.Video(rgb)).as_subclass(torch.Tensor)[0]             # (3, S, S)
+def frame_preprocessor(transform: Callable, view: ClipView | None = None) -> Callable:
+    """(index, decoded frame) -> (3, S, S) float: the view's crop (None: no ball box, nothing decoded to pixels),
+    then `transform` (the run's validation transform on a 1-frame video). No view: the frame as decoded."""
+    def preprocess(index: int, frame: av.VideoFrame) -> torch.Tensor | None:
+        box = view.box(index) if view is not None else None
+        if view is not None and view.track is not None and box is None:
+            return None  # no ball here: the frame is not even converted
+        rgb = frame.to_ndarray(format="rgb24")                                           # (H, W, 3) uint8
+        if view is not None:
+            rgb = view.crop_frame(rgb, box)                                              # (s, s, 3) uint8
+        pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]      # (1, 3, h, w) uint8
+        return transform(tv_tensors.Video(pixels)).as_subclass(torch.Tensor)[0]          # (3, S, S)
     return preprocess
 
 
 @torch.inference_mode()
-def window_probs(net: torch.nn.Module, windows: list[Window], device: torch.device) -> list[float]:
-    clips = torch.stack([w.frames for w in windows]).permute(0, 2, 1, 3, 4)  # (B, T, 3, S, S) -> (B, 3, T, S, S)
-    logits = net(clips.to(device, non_blocking=True))                         # (B, 2)
+def window_probs(net: torch.nn.Module, windows: list[Window], device: torch.device,
+                 model_frames: np.ndarray | None = None) -> list[float]:
+    """P(header) per window; `model_frames` picks the frames the model takes from each window (None: all)."""
+    clips = torch.stack([w.frames for w in windows])                          # (B, T, 3, S, S)
+    if model_frames is not None:
+        clips = clips[:, torch.from_numpy(model_frames)]
+    logits = net(clips.permute(0, 2, 1, 3, 4).to(device, non_blocking=True))  # (B, 3, T, S, S) -> (B, 2)
     return logits.float().softmax(-1)[:, 1].cpu().tolist()
 
 
 def score_video(video: VideoStream, net: torch.nn.Module, preprocess: Callable, spec: WindowSpec, *,
                 start_frame: int, end_frame: int | None, batch_size: int, device: torch.device,
-                windows_log: AppendLog, gaps_log: AppendLog, show_progress: bool) -> ScoringStats:
+                windows_log: AppendLog, gaps_log: AppendLog, show_progress: bool,
+                model_frames: np.ndarray | None = None) -> ScoringStats:
     stats = ScoringStats()
     began = time.perf_counter()
     sliding = SlidingWindows(spec, preprocess, first_start=start_frame)
@@ -55,13 +72,25 @@ def score_video(video: VideoStream, net: torch.nn.Module, preprocess: Callable, 
     fps = video.fps
 
     def flush(final: bool) -> None:
-        while len(pending) >= batch_size or (final and pending):
-            batch = pending[:batch_size]
-            del pending[:batch_size]
-            probs = window_probs(net, batch, device)
+        # Scored and no_ball windows stay in order in `pending`, so windows.csv is written in order (a resume reads
+        # its last row); a batch is cut after its batch_size-th scored window.
+        while pending:
+            scored = [i for i, w in enumerate(pending) if w.frames is not None]
+            if len(scored) >= batch_size:
+                cut = scored[batch_size - 1] + 1
+            elif final or not scored:  # the end, or only no_ball windows: nothing to wait for
+                cut = len(pending)
+            else:
+                return
+            batch = pending[:cut]
+            del pending[:cut]
+            with_pixels = [w for w in batch if w.frames is not None]
+            probs = iter(window_probs(net, with_pixels, device, model_frames) if with_pixels else [])
             windows_log.append([(w.start_frame, w.end_frame, round((w.start_frame + w.end_frame) / 2 / fps, 4),
-                                 round(p, 6)) for w, p in zip(batch, probs)])
-            stats.windows += len(batch)
+                                 "" if w.frames is None else round(next(probs), 6),
+                                 "no_ball" if w.frames is None else "scored") for w in batch])
+            stats.windows += len(with_pixels)
+            stats.no_ball += len(batch) - len(with_pixels)
 
     def record_gaps() -> None:
         new = sliding.gaps[stats.gaps:]

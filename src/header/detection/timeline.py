@@ -4,7 +4,7 @@ is nine readable strips instead of one line squeezed into 16 inches.
 
 Markers: detected events are triangles at their peak (green: matched a true header, red: false positive, blue:
 not evaluated); true headers are ticks under the curve (green: found, orange cross: missed); grey bands are
-stretches that could not be decoded.
+stretches that could not be decoded, yellow bands stretches without a ball box (detect.tracks): not scored.
 """
 import io
 import math
@@ -35,6 +35,7 @@ class TimelineData:
     true_times: np.ndarray | None   # (G,) seconds, None when not evaluated
     true_hit: np.ndarray | None     # (G,) bool
     gaps: list[tuple[float, float]]  # (start_s, end_s)
+    no_ball: list[tuple[float, float]]  # (start_s, end_s): windows not scored, no ball box
     duration_s: float
     title: str
 
@@ -69,9 +70,10 @@ def _draw_row(ax, data: TimelineData, t0: float, t1: float) -> None:
     ax.xaxis.set_major_locator(MultipleLocator(next((s for s in TICK_STEPS_S if (t1 - t0) / s <= 12), 600)))
     ax.xaxis.set_major_formatter(FuncFormatter(_mmss))
     ax.grid(axis="x", alpha=0.25)
-    for start, end in data.gaps:
-        if end >= t0 and start <= t1:
-            ax.axvspan(start, end, color="0.6", alpha=0.5, lw=0)
+    for spans, colour in ((data.gaps, "0.6"), (data.no_ball, "gold")):
+        for start, end in spans:
+            if end >= t0 and start <= t1:
+                ax.axvspan(start, end, color=colour, alpha=0.35 if colour == "gold" else 0.5, lw=0)
     shown = (data.times >= t0 - 5) & (data.times <= t1 + 5)
     ax.plot(data.times[shown], data.probs[shown], color="tab:blue", lw=0.5, alpha=0.35)
     ax.plot(data.times[shown], data.smoothed[shown], color="tab:blue", lw=0.9)
@@ -92,6 +94,8 @@ def _draw_row(ax, data: TimelineData, t0: float, t1: float) -> None:
 def _legend(data: TimelineData) -> list:
     handles = [Line2D([], [], color="tab:blue", lw=0.9, label="P(header), smoothed"),
                Line2D([], [], color="tab:red", lw=0.7, ls="--", label="threshold")]
+    if data.no_ball:
+        handles.append(Line2D([], [], color="gold", lw=6, alpha=0.35, label="no ball (not scored)"))
     if data.event_hit is None:
         return handles + [Line2D([], [], color="tab:blue", marker="v", ls="", label="event")]
     return handles + [Line2D([], [], color="tab:green", marker="v", ls="", label="event: hit"),

@@ -28,6 +28,7 @@ class VideoStream:
         self.path = Path(path)
         self._container = None
         self.decode_errors = 0
+        self.frames_before_start = 0  # decoded after a seek only to reach start_frame (what seeking costs)
 
     def __enter__(self) -> "VideoStream":
         if not self.path.is_file():
@@ -95,6 +96,7 @@ class VideoStream:
                     continue
                 index = self.frame_index(frame)
                 if index <= last or index < start_frame:  # duplicates after a seek, frames before the start
+                    self.frames_before_start += index < start_frame
                     continue
                 if end_frame is not None and index >= end_frame:
                     return

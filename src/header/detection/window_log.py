@@ -15,7 +15,8 @@ import pandas as pd
 from src.core.atomic import append_bytes, write_json, write_text
 from src.core.errors import UserError
 
-WINDOW_COLUMNS = ("start_frame", "end_frame", "center_time_s", "prob_header")
+# status: scored, or no_ball (a frame of the window had no ball box: not scored, prob_header empty)
+WINDOW_COLUMNS = ("start_frame", "end_frame", "center_time_s", "prob_header", "status")
 GAP_COLUMNS = ("start_frame", "end_frame", "start_time_s", "end_time_s")
 
 

@@ -6,7 +6,8 @@ each one a pending window needs is preprocessed once (so overlapping windows sha
 preallocated ring of `span` slots at slot index % span. Every frame a window needs lies in
 [s_k, s_k + span), so live frames never collide and memory is `span` preprocessed frames whatever the video's
 length. A window whose frames are not all there (a corrupt stretch, a cut-off end) is skipped and reported as a
-gap instead.
+gap instead. A frame `preprocess` returns None for (no ball box to crop around) makes every window holding it a
+`no_ball` window: emitted, in order, without pixels.
 """
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,22 +33,24 @@ class WindowSpec:
 @dataclass
 class Window:
     start_frame: int
-    end_frame: int            # inclusive: the last frame the window uses
-    frames: torch.Tensor      # (T, C, H, W) preprocessed
+    end_frame: int                # inclusive: the last frame the window uses
+    frames: torch.Tensor | None   # (T, C, H, W) preprocessed; None: a frame had no ball (not scored)
 
 
 class SlidingWindows:
     """Feed `(index, frame)` in increasing index order to `push`; it returns the windows that became complete.
-    `preprocess(frame) -> (C, H, W) tensor` runs only for frames a window needs. Skipped windows collect in
-    `gaps` as (first missing frame, last missing frame) ranges."""
+    `preprocess(index, frame) -> (C, H, W) tensor | None` runs only for frames a window needs. Skipped windows
+    collect in `gaps` as (first missing frame, last missing frame) ranges."""
 
-    def __init__(self, spec: WindowSpec, preprocess: Callable[[object], torch.Tensor], first_start: int = 0):
+    def __init__(self, spec: WindowSpec, preprocess: Callable[[int, object], torch.Tensor | None],
+                 first_start: int = 0):
         self.spec = spec
         self.preprocess = preprocess
         self.next_start = first_start
         self.gaps: list[tuple[int, int]] = []
         self._ring: torch.Tensor | None = None        # (span, C, H, W), allocated at the first frame
         self._held = np.full(spec.span, -1, dtype=np.int64)  # frame index held by each slot (-1: none)
+        self._has_pixels = np.zeros(spec.span, dtype=bool)    # False: preprocess gave None for that frame
         self._last_index = first_start - 1
 
     def needs(self, index: int) -> bool:
@@ -63,12 +66,14 @@ class SlidingWindows:
             self._record_gap(self._last_index + 1, index - 1)
         self._last_index = index
         if self.needs(index):
-            pixels = self.preprocess(frame)  # (C, H, W)
-            if self._ring is None:
-                self._ring = torch.empty((self.spec.span, *pixels.shape), dtype=pixels.dtype)
+            pixels = self.preprocess(index, frame)  # (C, H, W) or None
             slot = index % self.spec.span
-            self._ring[slot] = pixels
+            if pixels is not None:
+                if self._ring is None:
+                    self._ring = torch.empty((self.spec.span, *pixels.shape), dtype=pixels.dtype)
+                self._ring[slot] = pixels
             self._held[slot] = index
+            self._has_pixels[slot] = pixels is not None
         done = []
         while self.next_start + self.spec.span - 1 <= index:  # the pending window's last frame has arrived
             window = self._assemble(self.next_start)
@@ -85,8 +90,10 @@ class SlidingWindows:
     def _assemble(self, start: int) -> Window | None:
         indices = start + self.spec.frame_step * np.arange(self.spec.num_frames)  # (T,)
         slots = indices % self.spec.span
-        if self._ring is None or not np.array_equal(self._held[slots], indices):
+        if not np.array_equal(self._held[slots], indices):
             return None  # a frame is missing: the gap is recorded where the frames went missing
+        if not self._has_pixels[slots].all():
+            return Window(start_frame=int(start), end_frame=int(indices[-1]), frames=None)
         frames = self._ring[torch.from_numpy(slots)]  # (T, C, H, W): a copy, the ring moves on
         return Window(start_frame=int(start), end_frame=int(indices[-1]), frames=frames)
 
