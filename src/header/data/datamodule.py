@@ -40,7 +40,7 @@ def ensure_synthetic_header_data(dataset: dict) -> None:
                                   num_frames=synth["num_frames"], size=synth["size"],
                                   positive_fraction=synth["positive_fraction"])
     # Paths relative to the split CSVs' folder: the set keeps working from any working directory.
-    split_dataset(all_csv, train_csv.parent, root_dir=None, val_split=synth["val_split"], seed=synth["seed"],
+    split_dataset([all_csv], train_csv.parent, root_dir=None, val_split=synth["val_split"], seed=synth["seed"],
                   group_col=None, allow_missing=False, relative_to=train_csv.parent)
 
 
