@@ -1,7 +1,7 @@
-"""`python data_tools/split_dataset.py` (or `python -m data_tools.split_dataset`): one header CSV -> train/val.
+"""`python data_tools/split_dataset.py` (or `python -m data_tools.split_dataset`): header CSV(s) -> train/val.
 
-    python data_tools/split_dataset.py --input_csv all_clips.csv --output_dir cache/header_16f \
-        --root_dir /data/header_clips --val_split 0.2 --seed 42
+    python data_tools/split_dataset.py --input_csv all_clips.csv [detections/m3/clips.csv …] \
+        --output_dir cache/header_16f --root_dir /data/header_clips --val_split 0.2 --seed 42
 
 How rows are split and paths fixed: src/header/data/split.py.
 """
@@ -18,9 +18,10 @@ from src.header.data.split import split_dataset  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = OneLineParser(description="Split one header CSV into train.csv and val.csv (stratified, group-aware).")
-    parser.add_argument("--input_csv", required=True, type=Path,
-                        help="CSV with path,label (+ video_id,half,frame,group)")
+    parser = OneLineParser(description="Split header CSV(s) into train.csv and val.csv (stratified, group-aware).")
+    parser.add_argument("--input_csv", required=True, type=Path, nargs="+",
+                        help="CSV(s) with path,label (+ video_id,half,frame,group, mined); several are split together, "
+                             "each row's path relative to its own CSV")
     parser.add_argument("--output_dir", required=True, type=output_folder,
                         help="where train.csv and val.csv are written")
     parser.add_argument("--root_dir", type=Path, default=None, help="folder holding the clips on this machine")

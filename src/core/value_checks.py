@@ -83,6 +83,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "k_val": integer(1, "a positive integer (or null: all)", null=True),
         "val_fraction": number("a fraction strictly between 0 and 1", 0.0, 1.0, open_low=True, open_high=True),
         "max_bad_fraction": FRACTION, "flip_prob": FRACTION,
+        "neg_pos_ratio": number("a number > 0 (or null: every clip every epoch)", 0.0, open_low=True, null=True),
         "feature_cache": Rule(str, "off | auto | write | read", choices=("off", "auto", "write", "read"),
                               also=(False,)),
         "augment_on": one_of("loader", "device"),

@@ -14,7 +14,7 @@ from src.core.prediction_io import find_inputs
 from src.core.task import Task
 from src.header.artifacts import HeaderRunArtifacts
 from src.header.data.check import check_header_dataset
-from src.header.data.datamodule import HeaderDataModule
+from src.header.data.datamodule import HeaderDataModule, check_sampling
 from src.header.detection.inputs import check_detect_inputs, check_detect_view
 from src.header.detection.pipeline import run_detection
 from src.header.ema import ema_callbacks
@@ -45,7 +45,8 @@ def build(cfg: DictConfig) -> TaskParts:
     # build at once with no process group to wait at, and prepare_data is idempotent and atomic (temp folder +
     # rename, atomic CSV writes), so concurrent calls leave one complete dataset.
     datamodule.prepare_data()
-    module = HeaderModule.from_config(config, datamodule.class_counts)
+    # The class-weighted loss weighs by what an epoch draws (dataset.neg_pos_ratio subsamples the non-headers).
+    module = HeaderModule.from_config(config, datamodule.epoch_class_counts)
     averaging = ema_callbacks(config["finetune"])  # finetune.ema_decay, checked before the run folder
     run_dir = Path(config["run_dir"])
     if rank_zero_only.rank == 0:  # other DDP ranks never write here
@@ -100,6 +101,9 @@ class HeaderTask(Task):
 
     def check_dataset(self, dataset: dict, check: dict) -> DatasetReport:
         return check_header_dataset(dataset, check)
+
+    def check_training_inputs(self, cfg: DictConfig) -> None:
+        check_sampling(cfg.dataset)
 
     def check_run(self, spec: str, cfg: DictConfig) -> None:
         run_dir = resolve_header_run_dir(spec, Path(cfg.paths.report_dir))

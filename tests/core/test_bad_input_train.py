@@ -107,6 +107,13 @@ CASES = [
     ("header_augment_on_gpu", "header", ["dataset.augment_on=gpu"], "dataset.augment_on='gpu'"),
     ("header_warmup_negative", "header", ["scheduler.warmup_epochs=-1"], "scheduler.warmup_epochs=-1"),
     ("header_continue_from_clip_run", "header", ["continue_from={clip_run}"], "the config has no key continue_from"),
+    ("header_neg_pos_ratio_0", "header", ["dataset.balanced_sampling=false", "dataset.neg_pos_ratio=0"],
+     "dataset.neg_pos_ratio=0: must be a number > 0"),
+    ("header_neg_pos_ratio_negative", "header", ["dataset.neg_pos_ratio=-2"], "dataset.neg_pos_ratio=-2: must be"),
+    ("header_neg_pos_ratio_text", "header", ["dataset.neg_pos_ratio=many"], "dataset.neg_pos_ratio='many': must be"),
+    # dataset=header_synthetic draws balanced: the two ways of sampling exclude each other
+    ("header_neg_pos_ratio_and_balanced", "header", ["dataset.neg_pos_ratio=3"],
+     "dataset.balanced_sampling=true and dataset.neg_pos_ratio=3 exclude each other"),
 ]
 
 

@@ -57,25 +57,35 @@ def test_clip_resume_after_kill_mid_epoch_is_exact(tmp_path, synthetic_root, tin
 CLIP_DEMO = ["experiment=demo", "trainer.max_epochs=4", "~callbacks.progress_bar", "~callbacks.early_stopping",
              "run_id=r"]
 HEADER_DEMO = ["experiment=header_demo", "trainer.max_epochs=4", "~callbacks.progress_bar", "run_name=r"]
+# Per epoch all headers and as many non-headers, a new draw each epoch: the resumed epoch must draw the same ones.
+DEMOS = {"clip": CLIP_DEMO, "header": HEADER_DEMO,
+         "header_neg_pos": [*HEADER_DEMO, "dataset.balanced_sampling=false", "dataset.neg_pos_ratio=1"]}
+RUNS = {"clip": "models/video_coop/synthetic/r", "header": "report/header_experiments/r",
+        "header_neg_pos": "report/header_experiments/r"}
 
 
 @pytest.fixture(scope="module")
-def references(tmp_path_factory) -> dict:
-    """Uninterrupted 4-epoch demo runs of both tasks (data shared with the killed runs)."""
-    root = tmp_path_factory.mktemp("reference")
-    data = {"clip": f"dataset.root={root}/ucf_synth", "header": f"dataset.root={root}/header_synth"}
-    _train(root / "clip", [*CLIP_DEMO, data["clip"]])
-    _train(root / "header", [*HEADER_DEMO, data["header"]])
-    return {"clip": (root / "clip/models/video_coop/synthetic/r", data["clip"]),
-            "header": (root / "header/report/header_experiments/r", data["header"])}
+def references(tmp_path_factory):
+    """`references(variant) -> (run folder, data override)`: the uninterrupted 4-epoch demo run, trained on first
+    use (the data is shared with the killed runs)."""
+    root, built = tmp_path_factory.mktemp("reference"), {}
+
+    def reference(variant: str) -> tuple[Path, str]:
+        if variant not in built:
+            data = f"dataset.root={root}/ucf_synth" if variant == "clip" else f"dataset.root={root}/header_synth"
+            _train(root / variant, [*DEMOS[variant], data])
+            built[variant] = (root / variant / RUNS[variant], data)
+        return built[variant]
+
+    return reference
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", ["clip", "header"])
-@pytest.mark.parametrize("when", ["mid_epoch", "epoch_end"])
+@pytest.mark.parametrize("task, when", [("clip", "mid_epoch"), ("clip", "epoch_end"), ("header", "mid_epoch"),
+                                        ("header", "epoch_end"), ("header_neg_pos", "mid_epoch")])
 def test_demo_resume_after_kill_is_exact(references, tmp_path, task, when):
-    reference, data = references[task]
-    base = [*(CLIP_DEMO if task == "clip" else HEADER_DEMO), data]
+    reference, data = references(task)
+    base = [*DEMOS[task], data]
     if when == "mid_epoch":  # step checkpoints every 2 optimizer steps, the kill 3 steps before epoch 1 ends
         steps = torch.load(reference / "last.ckpt", map_location="cpu", weights_only=True)["global_step"] // 4
         base.append("callbacks.last_every_n_steps=2")
@@ -83,7 +93,7 @@ def test_demo_resume_after_kill_is_exact(references, tmp_path, task, when):
     else:
         kill = [KILL, "+callbacks.kill.at_epoch_start=2"]
     _train(tmp_path, base + kill, killed=True)
-    run = tmp_path / ("models/video_coop/synthetic/r" if task == "clip" else "report/header_experiments/r")
+    run = tmp_path / RUNS[task]
     _train(tmp_path, [*base, f"ckpt_path={run / 'last.ckpt'}"])
     files = clip_files if task == "clip" else header_files
     assert_same(files(reference), files(run))

@@ -196,3 +196,60 @@ def test_datamodule_generates_the_synthetic_set_in_prepare_data(tmp_path):
     assert sum(dm.class_counts) + len(dm.val_table.rows) == 24 and dm.class_counts[1] > 0
     dm.setup("fit")
     assert len(dm.train_set) == sum(dm.class_counts) and len(dm.val_set) == len(dm.val_table.rows)
+
+
+def _row_indices(loader) -> list[int]:
+    return torch.cat([b["row_idx"] for b in loader]).tolist()
+
+
+def test_neg_pos_ratio_trains_every_header_and_k_non_headers_per_epoch_and_validates_on_all(tmp_path):
+    csv = write_clip_set(tmp_path, num_clips=24, positive_every=6, size=16, frames=4)  # 4 headers of 24
+    dm = HeaderDataModule(_dataset_cfg(csv, csv, neg_pos_ratio=2, batch_size=3), mean=MEAN, std=STD, seed=0)
+    assert dm.class_counts == [20, 4] and dm.epoch_class_counts == [8, 4]
+    assert dm.describe()["train_clips_per_epoch"] == 12 and dm.describe()["train_clips"] == 24
+    dm.setup("fit")
+    loader = dm.train_dataloader()
+    headers = {i for i in range(24) if i % 6 == 0}
+    epochs = []
+    for epoch in range(3):
+        loader.sampler.set_epoch(epoch)
+        rows = _row_indices(loader)
+        assert len(rows) == 12 and len(set(rows)) == 12 and headers <= set(rows)
+        epochs.append(set(rows) - headers)
+    assert len({frozenset(e) for e in epochs}) == 3, "the same non-headers every epoch"
+    assert _row_indices(dm.val_dataloader()) == list(range(24))  # validation is never subsampled
+
+
+def test_neg_pos_ratio_resumes_mid_epoch_with_the_same_remaining_clips(tmp_path):
+    """What a mid-epoch resume does: a new datamodule, the loader told the epoch, then the saved loader state."""
+    csv = write_clip_set(tmp_path, num_clips=24, positive_every=4, size=16, frames=4)  # 6 headers of 24
+    cfg = _dataset_cfg(csv, csv, neg_pos_ratio=1.5, batch_size=3)
+
+    def loader_at(epoch: int):
+        dm = HeaderDataModule(cfg, mean=MEAN, std=STD, seed=5)
+        dm.setup("fit")
+        loader = dm.train_dataloader()
+        loader.sampler.set_epoch(epoch)
+        loader.dataset.set_epoch(epoch)
+        return loader
+
+    whole = _row_indices(loader_at(2))
+    assert len(whole) == 15
+    first = loader_at(2)
+    batches = iter(first)
+    seen = [next(batches)["row_idx"].tolist() for _ in range(2)]
+    state = first.state_dict()
+    resumed = loader_at(2)
+    resumed.load_state_dict(state)
+    assert sum(seen, []) + _row_indices(resumed) == whole
+
+
+@pytest.mark.parametrize("over, words", [
+    ({"balanced_sampling": True, "neg_pos_ratio": 3}, ["dataset.balanced_sampling=true", "dataset.neg_pos_ratio=3"]),
+    ({"neg_pos_ratio": 1}, ["dataset.neg_pos_ratio=1", "no header clips"]),
+])
+def test_neg_pos_ratio_conflicts_are_one_line_errors(tmp_path, over, words):
+    csv = write_clip_set(tmp_path, num_clips=6, positive_every=100, size=16, frames=4)  # only clip 0 is a header
+    pd.read_csv(csv).assign(label=0).to_csv(csv, index=False)  # now none
+    message = _error(lambda: HeaderDataModule(_dataset_cfg(csv, csv, **over), mean=MEAN, std=STD, seed=0).class_counts)
+    assert all(w in message for w in words), message

@@ -115,3 +115,89 @@ def test_without_root_dir_paths_resolve_from_the_csv_folder(tmp_path, monkeypatc
     for f in ("train.csv", "val.csv"):
         paths = pd.read_csv(tmp_path / "splits" / f)["path"]
         assert all(p.startswith("set/clips/") and Path(p).is_file() for p in paths)
+
+
+def _clip_folder(folder: Path, rows: list[tuple[str, int, str]], **extra) -> Path:
+    """folder/clips.csv over folder/clips/<name>.npy, paths relative to the folder; rows: (name, label, group)."""
+    (folder / "clips").mkdir(parents=True)
+    for name, _, _ in rows:
+        np.save(folder / "clips" / f"{name}.npy", np.zeros((2, 4, 4, 3), np.uint8))
+    table = pd.DataFrame({"path": [f"clips/{n}.npy" for n, _, _ in rows], "label": [lab for _, lab, _ in rows],
+                          "group": [g for _, _, g in rows], **extra})
+    table.to_csv(folder / "clips.csv", index=False)
+    return folder / "clips.csv"
+
+
+@pytest.fixture
+def two_inputs(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """all_clips.csv (with a frame column) and a mined clips.csv (with a mined column) in other folders; groups
+    g0..g7 in the first, g0..g3 (a hard-negative round over the same match halves) and g8, g9 in the second."""
+    monkeypatch.chdir(tmp_path)
+    first = [(f"a{i:02d}", int(i % 4 == 0), f"g{i % 8}") for i in range(32)]
+    second = [(f"m{i:02d}", 0, f"g{i % 4}" if i < 12 else f"g{8 + i % 2}") for i in range(16)]
+    return (_clip_folder(tmp_path / "data" / "all", first, frame=[100 * i for i in range(32)]),
+            _clip_folder(tmp_path / "detections" / "m3", second, mined=[1] * 16))
+
+
+def test_several_inputs_are_split_together_with_groups_whole_across_them(two_inputs, tmp_path, capsys):
+    first, second = two_inputs
+    assert main(["--input_csv", str(first), str(second), "--output_dir", "out", "--val_split", "0.3"]) == 0
+    train, val = pd.read_csv(tmp_path / "out" / "train.csv"), pd.read_csv(tmp_path / "out" / "val.csv")
+    rows = pd.concat([train, val])
+    assert len(rows) == 48 and rows["path"].is_unique
+    assert not set(train["group"]) & set(val["group"]), "a group landed in both files"
+    for group in ("g0", "g1", "g2", "g3"):  # in both inputs (4 + 3 rows): all 7 on one side
+        assert sorted([(train["group"] == group).sum(), (val["group"] == group).sum()]) == [0, 7]
+    # each row's path was resolved against its own CSV's folder, and written relative to the cwd
+    assert all(Path(p).is_file() and not Path(p).is_absolute() for p in rows["path"])
+    mined = rows[rows["path"].str.startswith("detections/m3/clips/")]
+    assert len(mined) == 16 and rows["path"].str.startswith("data/all/clips/").sum() == 32
+    out = capsys.readouterr().out
+    assert f"from {first}: 32 rows" in out and f"from {second}: 16 rows" in out and "input: 48 clips" in out
+
+
+def test_columns_of_some_inputs_are_kept_and_mined_is_0_or_1(two_inputs, tmp_path):
+    first, second = two_inputs
+    assert main(["--input_csv", str(first), str(second), "--output_dir", "out"]) == 0
+    rows = pd.concat([pd.read_csv(tmp_path / "out" / f) for f in ("train.csv", "val.csv")])
+    assert rows["mined"].dtype == np.int64 and set(rows["mined"]) == {0, 1}
+    from_second = rows["path"].str.startswith("detections/")
+    assert (rows["mined"] == from_second.astype(int)).all()  # 1 for the mined clips, 0 (filled) for the others
+    assert rows.loc[from_second, "frame"].isna().all() and rows.loc[~from_second, "frame"].notna().all()
+    text = (tmp_path / "out" / "train.csv").read_text().splitlines()
+    assert all(line.split(",")[-1] in ("0", "1") for line in text[1:])  # written as integers, not 1.0
+
+
+def test_a_missing_second_input_is_one_error_line_naming_it(two_inputs, tmp_path, capsys):
+    first, _ = two_inputs
+    assert main(["--input_csv", str(first), "nowhere/clips.csv", "--output_dir", "out"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --input_csv nowhere/clips.csv: no such file"), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_errors_name_the_input_and_row_they_come_from(two_inputs, tmp_path, capsys):
+    first, second = two_inputs
+    table = pd.read_csv(second)
+    table.loc[2, "mined"] = 5
+    table.to_csv(second, index=False)
+    assert main(["--input_csv", str(first), str(second), "--output_dir", "out"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {second} row 3 (line 4): mined 5 is not 0 or 1"]
+    table.loc[2, "mined"] = 1
+    table.to_csv(second, index=False)
+    (second.parent / "clips" / "m04.npy").unlink()  # row 5 of the second CSV
+    assert main(["--input_csv", str(first), str(second), "--output_dir", "out"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{second} row 5 (line 6): clips/m04.npy" in err[0] and "1 clip(s)" in err[0]
+    assert main(["--input_csv", str(first), str(first), "--output_dir", "out"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: --input_csv {first}: given twice; name each CSV once"
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_input_without_the_group_column_is_refused(two_inputs, tmp_path, capsys):
+    first, second = two_inputs
+    pd.read_csv(second).drop(columns=["group"]).to_csv(second, index=False)
+    assert main(["--input_csv", str(first), str(second), "--output_dir", "out"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: --input_csv {second}: no column group"), err

@@ -64,6 +64,16 @@ def test_csn_full_run_writes_the_run_folder(cli, tiny_header_run, tmp_path):
     assert "val_f1" in proc.stdout and "best_threshold" in proc.stdout  # the printed summary
 
 
+def test_neg_pos_ratio_trains_on_every_header_and_one_non_header_each(cli, tiny_header_run, tmp_path):
+    """12 training clips, 4 headers: neg_pos_ratio=1 gives 8 clips per epoch, 2 batches of 4 (not 3)."""
+    proc = cli([*tiny_header_run, "backbone=csn_tiny", "dataset.neg_pos_ratio=1", *_data_args(tmp_path)], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = _run_dir(tmp_path)
+    assert torch.load(run_dir / "last.ckpt", weights_only=True)["global_step"] == 2 * 2  # 2 epochs x 2 batches
+    assert (proc.stdout + proc.stderr).count("dataset.neg_pos_ratio=1: 8 clips per epoch (4 headers + 4 of 8 non-") == 1
+    assert "train_clips_per_epoch" in proc.stdout and len(pd.read_csv(run_dir / "val_predictions.csv")) == 6
+
+
 @pytest.mark.parametrize("layout", ["transformers", "original"])
 def test_vmae_frozen_trains_from_a_local_checkpoint(cli, compose, tiny_header_run, tmp_path, layout):
     sd = original_state_dict(seed=3)

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_only
 from torch.utils.data import DataLoader
 
 from src.core.errors import UserError
 from src.core.loader_options import pin_memory
-from src.core.samplers import train_loader, train_sampler
-from src.header.data.dataset import HeaderClipDataset, HeaderTable, collate_skip_bad, read_header_csv
+from src.core.samplers import Subsample, subsample_size, train_loader, train_sampler
+from src.header.data.dataset import HEADER, HeaderClipDataset, HeaderTable, collate_skip_bad, read_header_csv
 from src.header.data.transforms import BatchAugment, build_clip_transform, check_augment_on
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,15 @@ def ensure_synthetic_header_data(dataset: dict) -> None:
                                   num_frames=synth["num_frames"], size=synth["size"],
                                   positive_fraction=synth["positive_fraction"])
     # Paths relative to the split CSVs' folder: the set keeps working from any working directory.
-    split_dataset(all_csv, train_csv.parent, root_dir=None, val_split=synth["val_split"], seed=synth["seed"],
+    split_dataset([all_csv], train_csv.parent, root_dir=None, val_split=synth["val_split"], seed=synth["seed"],
                   group_col=None, allow_missing=False, relative_to=train_csv.parent)
+
+
+def check_sampling(dataset: dict) -> None:
+    """The two ways of drawing training clips exclude each other (their ranges: src/core/value_checks.py)."""
+    if dataset["balanced_sampling"] and dataset["neg_pos_ratio"] is not None:
+        raise UserError(f"dataset.balanced_sampling=true and dataset.neg_pos_ratio={dataset['neg_pos_ratio']} "
+                        f"exclude each other; set dataset.balanced_sampling=false or dataset.neg_pos_ratio=null")
 
 
 class HeaderDataModule(pl.LightningDataModule):
@@ -51,6 +59,8 @@ class HeaderDataModule(pl.LightningDataModule):
             if dataset[key] is None:
                 raise UserError(f"dataset.{key} is not set; pass dataset.{key}=<csv> (make train.csv/val.csv with "
                                 f"`python -m data_tools.split_dataset`), or use dataset=header_synthetic")
+        check_sampling(dataset)
+        self.neg_pos_ratio = dataset["neg_pos_ratio"]
         on_loader = check_augment_on(dataset["augment_on"]) == "loader"
         augment = dict(augment=dataset["augment"], flip_prob=dataset["flip_prob"],
                        color_jitter=dataset["color_jitter"], mean=mean, std=std)
@@ -61,6 +71,7 @@ class HeaderDataModule(pl.LightningDataModule):
             input_size=dataset["input_size"], augment=False, flip_prob=0.0, color_jitter={}, mean=mean, std=std,
             normalise=True)
         self.train_set = self.val_set = None  # built by setup(); cached features via use_cached()
+        self._epoch_size_logged = False
 
     def prepare_data(self) -> None:
         """dataset.generate_if_missing: make the synthetic clips and their split when the CSVs are missing.
@@ -73,6 +84,9 @@ class HeaderDataModule(pl.LightningDataModule):
         """Read and checked on first use (after prepare_data), in the main process: bad input is one clear error
         instead of a crash inside a DataLoader worker."""
         table = read_header_csv(Path(self.cfg["train_csv"]), name="dataset.train_csv", **self._read_options())
+        if self.neg_pos_ratio is not None and table.class_counts[1] == 0:
+            raise UserError(f"dataset.neg_pos_ratio={self.neg_pos_ratio}: {self.cfg['train_csv']} has no header "
+                            f"clips, so every epoch would be empty; set dataset.neg_pos_ratio=null")
         if min(table.class_counts) == 0:
             log.warning("%s has no %s clips: the classifier cannot learn that class", self.cfg["train_csv"],
                         "header" if table.class_counts[1] == 0 else "non-header")
@@ -90,10 +104,19 @@ class HeaderDataModule(pl.LightningDataModule):
         """Training clips per class: [non-header, header]."""
         return self.train_table.class_counts
 
+    @property
+    def epoch_class_counts(self) -> list[int]:
+        """Training clips per class one epoch draws: [non-header, header] (the class-weighted loss's frequencies)."""
+        negatives, positives = self.class_counts
+        if self.neg_pos_ratio is None:
+            return [negatives, positives]
+        return [subsample_size(positives, negatives, self.neg_pos_ratio), positives]
+
     def describe(self) -> dict:
         """Figures for the run summary."""
         return {
             "train_clips": len(self.train_table.rows), "train_headers": self.class_counts[1],
+            "train_clips_per_epoch": sum(self.epoch_class_counts),  # < train_clips with dataset.neg_pos_ratio
             "val_clips": len(self.val_table.rows), "val_headers": self.val_table.class_counts[1],
             # Unreadable clips found by the up-front check, per split (skipped at load time: train/bad_clips,
             # val/bad_clips in the metrics log).
@@ -128,14 +151,23 @@ class HeaderDataModule(pl.LightningDataModule):
         return batch
 
     def train_dataloader(self):
-        weights = None
+        weights = subsample = None
         if self.cfg["balanced_sampling"]:
             # Each class drawn equally often (with replacement); under DDP Lightning wraps the sampler.
             counts = torch.tensor(self.class_counts, dtype=torch.double).clamp(min=1)
             weights = (1.0 / counts)[torch.as_tensor(self.train_set.labels)]
-        sampler = train_sampler(self.train_set, seed=self.seed, trainer=self.trainer, weights=weights)
+        if self.neg_pos_ratio is not None:  # all headers + neg_pos_ratio non-headers per header, drawn per epoch
+            subsample = Subsample(self.train_set.labels, keep_label=HEADER, others_per_kept=self.neg_pos_ratio)
+        sampler = train_sampler(self.train_set, seed=self.seed, trainer=self.trainer, weights=weights,
+                                subsample=subsample)
+        clips_per_epoch = len(self.train_set) if subsample is None else sampler.epoch_size
+        if subsample is not None and not self._epoch_size_logged and rank_zero_only.rank == 0:
+            self._epoch_size_logged = True  # a resume may build the loader twice: say it once
+            log.info("dataset.neg_pos_ratio=%s: %d clips per epoch (%d headers + %d of %d non-headers, a new draw "
+                     "each epoch)", self.neg_pos_ratio, clips_per_epoch, len(sampler.kept), sampler.num_drawn,
+                     len(sampler.others))
         return train_loader(self.train_set, sampler=sampler, seed=self.seed, trainer=self.trainer,
-                            **self._loader_kwargs(self.cfg["batch_size"], drop_last=len(self.train_set) > self.cfg["batch_size"]))
+                            **self._loader_kwargs(self.cfg["batch_size"], drop_last=clips_per_epoch > self.cfg["batch_size"]))
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val_set, shuffle=False, **self._loader_kwargs(self.cfg["val_batch_size"], drop_last=False))

@@ -1,8 +1,11 @@
-"""Split one header CSV into train.csv and val.csv: stratified by label, group-aware, paths fixed.
+"""Split one or more header CSVs into train.csv and val.csv: stratified by label, group-aware, paths fixed.
 
-    python data_tools/split_dataset.py --input_csv all_clips.csv --output_dir cache/header_16f \
-        --root_dir /data/header_clips --val_split 0.2 --seed 42
+    python data_tools/split_dataset.py --input_csv all_clips.csv [detections/m3/clips.csv …] \
+        --output_dir cache/header_16f --root_dir /data/header_clips --val_split 0.2 --seed 42
 
+- Several inputs (e.g. the clips of a hard-negative mining round, `src.detect export_clips=true`) are read, each
+  row's path resolved against its own CSV's folder, and split together: a group in two CSVs stays whole. A column
+  only some inputs have is kept, empty for the others' rows (`mined`: 0).
 - `--root_dir` fixes paths written on another machine: each row's file is looked up under root_dir (by its
   trailing path parts, longest first, then by file name) and written relative to the current directory
   (absolute when it cannot be). Rows whose file is missing are listed and the tool exits 2 unless
@@ -140,41 +143,88 @@ def fix_paths(frame: pd.DataFrame, *, csv_dir: Path, root_dir: Path | None,
     return fixed[fixed["path"].notna()].copy(), missing
 
 
+def read_input(input_csv: Path) -> pd.DataFrame:
+    """One input CSV, its 0/1 columns checked (label; `mined` of a hard-negative export) row by row."""
+    frame = read_clip_csv(input_csv, "--input_csv")
+    for column in ("label", "mined"):
+        if column in frame.columns:
+            bad = frame.index[~frame[column].isin([0, 1])]
+            if len(bad):
+                i = int(bad[0])
+                value = frame[column].tolist()[i]  # a Python value: its repr is what the CSV holds
+                raise UserError(f"{input_csv} row {i + 1} (line {i + 2}): {column} {value!r} is not 0 or 1")
+    return frame
+
+
+def combine(frames: list[pd.DataFrame], input_csvs: list[Path], group_col: str | None) -> pd.DataFrame:
+    """The inputs' rows in one table. A column only some inputs have is empty for the others' rows (`mined`: 0,
+    they were not mined); the group column must be in every input, or their rows could not be kept together."""
+    combined = pd.concat(frames, ignore_index=True)
+    if "mined" in combined.columns:
+        combined["mined"] = combined["mined"].fillna(0).astype(int)
+    used = pick_group_column(combined, group_col)
+    for frame, input_csv in zip(frames, input_csvs):
+        if used is not None and used not in frame.columns:
+            raise UserError(f"--input_csv {input_csv}: no column {used} (the group column of the other inputs); "
+                            f"add it, or pass --group_col with a column every input has")
+    return combined
+
+
 def describe(name: str, frame: pd.DataFrame, group_col: str | None) -> str:
     n, pos = len(frame), int(frame["label"].astype(int).sum())
     groups = f", {frame[group_col].nunique()} groups" if group_col else ""
     return f"{name}: {n} clips, {pos} header ({100.0 * pos / max(n, 1):.1f}%), {n - pos} non-header{groups}"
 
 
-def split_dataset(input_csv: Path, output_dir: Path, *, root_dir: Path | None, val_split: float, seed: int,
+def split_dataset(input_csvs: list[Path], output_dir: Path, *, root_dir: Path | None, val_split: float, seed: int,
                   group_col: str | None, allow_missing: bool, relative_to: Path) -> tuple[Path, Path]:
-    """Read, fix paths, split, write `<output_dir>/train.csv` and `val.csv` (atomically); returns their paths."""
-    input_csv = Path(input_csv)
+    """Read every input, fix paths (each against its own CSV's folder), split the rows of all of them together
+    (groups whole across the inputs), write `<output_dir>/train.csv` and `val.csv` (atomically); returns their
+    paths."""
+    input_csvs = [Path(p) for p in input_csvs]
     if root_dir is not None and not Path(root_dir).is_dir():
         raise UserError(f"--root_dir {root_dir}: no such folder; point it at the folder holding the .npy clips")
-    frame = read_clip_csv(input_csv, "--input_csv")
-    bad_labels = frame.index[~frame["label"].isin([0, 1])]
-    if len(bad_labels):
-        i = int(bad_labels[0])
-        raise UserError(f"{input_csv} row {i + 1} (line {i + 2}): label {frame['label'][i]!r} is not 0 or 1")
+    twice = next((p for i, p in enumerate(input_csvs) if p.resolve() in {q.resolve() for q in input_csvs[:i]}), None)
+    if twice is not None:
+        raise UserError(f"--input_csv {twice}: given twice; name each CSV once")
+    frames = [read_input(p) for p in input_csvs]
     if not 0.0 < val_split < 1.0:  # checked before the (slow) file lookups
         raise UserError(f"--val_split {val_split}: must be between 0 and 1 (exclusive), e.g. 0.2")
-    frame, missing = fix_paths(frame, csv_dir=input_csv.parent, root_dir=Path(root_dir) if root_dir else None,
+    fixed, missing = [], []
+    for frame, input_csv in zip(frames, input_csvs):
+        kept, lost = fix_paths(frame, csv_dir=input_csv.parent, root_dir=Path(root_dir) if root_dir else None,
                                relative_to=Path(relative_to))
+        fixed.append(kept)  # rows named by their own CSV when there are several
+        missing += lost if len(input_csvs) == 1 else [f"{input_csv} {row}" for row in lost]
     if missing:
-        where = f"under {root_dir}" if root_dir else f"relative to {input_csv.parent} or {Path.cwd()}"
-        if not allow_missing:  # bad input is one line: the first few clips name the problem
-            shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
-            raise UserError(f"{len(missing)} clip(s) of {input_csv} not found {where} ({shown}); fix --root_dir, or "
-                            f"pass --allow_missing to drop those rows")
-        listing = "\n  ".join(missing[:20]) + (f"\n  … and {len(missing) - 20} more" if len(missing) > 20 else "")
-        print(f"{len(missing)} clip(s) not found {where}:\n  {listing}", file=sys.stderr)
-        log.warning("dropping %d rows whose clip is missing", len(missing))
+        _report_missing(missing, input_csvs, root_dir, allow_missing)
+    frame = combine(fixed, input_csvs, group_col)
     train, val = split_rows(frame, val_split=val_split, seed=seed, group_col=group_col)
     output_dir = Path(output_dir)
     train_csv, val_csv = write_csv(output_dir / "train.csv", train), write_csv(output_dir / "val.csv", val)
     used = pick_group_column(frame, group_col)
+    if len(input_csvs) > 1:
+        for input_csv, rows in zip(input_csvs, fixed):
+            print(f"from {input_csv}: {len(rows)} rows")
     print(describe("input", frame, used))
     print(describe(f"train.csv ({train_csv})", train, used))
     print(describe(f"val.csv ({val_csv})", val, used))
     return train_csv, val_csv
+
+
+def _report_missing(missing: list[str], input_csvs: list[Path], root_dir: Path | None, allow_missing: bool) -> None:
+    """Rows whose clip is missing: one error line, or (--allow_missing) a listing before they are dropped."""
+    if root_dir:
+        where = f"under {root_dir}"
+    elif len(input_csvs) == 1:
+        where = f"relative to {input_csvs[0].parent} or {Path.cwd()}"
+    else:
+        where = f"relative to their CSV's folder or {Path.cwd()}"
+    if not allow_missing:  # bad input is one line: the first few clips name the problem
+        shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+        sources = ", ".join(map(str, input_csvs))
+        raise UserError(f"{len(missing)} clip(s) of {sources} not found {where} ({shown}); fix --root_dir, or "
+                        f"pass --allow_missing to drop those rows")
+    listing = "\n  ".join(missing[:20]) + (f"\n  … and {len(missing) - 20} more" if len(missing) > 20 else "")
+    print(f"{len(missing)} clip(s) not found {where}:\n  {listing}", file=sys.stderr)
+    log.warning("dropping %d rows whose clip is missing", len(missing))
