@@ -5,8 +5,11 @@
     python -m data_tools.make_synthetic action --root data/synthetic/hmdb_like --layout hmdb51
     python -m data_tools.make_synthetic header --root data/synthetic/header --seed 0 --num_clips 64
     python -m data_tools.make_synthetic match --out data/synthetic/match.mp4 --minutes 2 --fps 10
+    python -m data_tools.make_synthetic match --wide --out data/synthetic/wide.mp4 --minutes 10 --fps 25
 
-What the sets hold: src/synthetic/datasets.py.
+What the sets hold: src/synthetic/datasets.py. The match video: src/synthetic/match_video.py (square, whole header
+clips as shots), or with --wide src/synthetic/wide_match.py (broadcast-like 16:9 footage: a panning camera, a small
+player and ball, plus <stem>_tracks.csv, the ball's true box per frame, beside <stem>_events.csv).
 """
 import argparse
 import logging
@@ -20,6 +23,7 @@ from src.core.cli_args import OneLineParser, above, at_least, output_file, outpu
 from src.core.errors import UserError  # noqa: E402
 from src.synthetic.datasets import make_action_dataset, make_header_dataset  # noqa: E402
 from src.synthetic.match_video import render_match_video  # noqa: E402
+from src.synthetic.wide_match import render_wide_match  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,7 +54,15 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("--out", type=output_file, default="data/synthetic/match.mp4", help=".mp4 or .avi")
     match.add_argument("--minutes", type=above(0.0), default=2.0)
     match.add_argument("--fps", type=above(0.0), default=10.0)
-    match.add_argument("--size", type=at_least(32), default=64, help="even (the video encoders need even sizes)")
+    match.add_argument("--size", type=at_least(32), default=64,
+                       help="side of the square video (not --wide); even (the video encoders need even sizes)")
+    match.add_argument("--wide", action="store_true",
+                       help="broadcast-like footage: 16:9, panning camera, small ball, + <stem>_tracks.csv")
+    match.add_argument("--width", type=at_least(160), default=640, help="--wide video's width; even")
+    match.add_argument("--height", type=at_least(120), default=360, help="--wide video's height; even")
+    match.add_argument("--video_id", "--video-id", default=None,
+                       help="--wide: the video_id column of the CSVs (default: the --out file's stem)")
+    match.add_argument("--half", type=at_least(1), default=1, help="--wide: the half column of the CSVs")
     for sub in (action, header, match):
         sub.add_argument("--seed", type=at_least(0), default=0)
         sub.add_argument("--force", action="store_true", help="regenerate even if the dataset is complete")
@@ -60,14 +72,23 @@ def _parser() -> argparse.ArgumentParser:
 def _check_match(args: argparse.Namespace) -> None:
     if args.out.suffix not in (".mp4", ".avi"):
         raise UserError(f"--out {args.out}: name an .mp4 or .avi file")
-    if args.size % 2:
-        raise UserError(f"--size {args.size}: must be even (the video encoders need even sizes), e.g. {args.size + 1}")
+    if args.wide and round(args.minutes * 60 * args.fps) < 1:
+        raise UserError(f"--minutes {args.minutes} at --fps {args.fps}: less than one frame; give a longer video")
+    sizes = {"--width": args.width, "--height": args.height} if args.wide else {"--size": args.size}
+    for flag, value in sizes.items():
+        if value % 2:
+            raise UserError(f"{flag} {value}: must be even (the video encoders need even sizes), e.g. {value + 1}")
 
 
 def _run(args: argparse.Namespace) -> str:
     if args.command == "match":
         _check_match(args)
         args.out.parent.mkdir(parents=True, exist_ok=True)
+        if args.wide:
+            wide = render_wide_match(args.out, seed=args.seed, duration_s=args.minutes * 60, fps=args.fps,
+                                     width=args.width, height=args.height, video_id=args.video_id, half=args.half)
+            return (f"wide match video: {wide.path} ({len(wide.event_frames)} headers listed in {wide.events_csv}, "
+                    f"the ball's boxes in {wide.tracks_csv})")
         video = render_match_video(args.out, seed=args.seed, duration_s=args.minutes * 60, fps=args.fps,
                                    size=args.size)
         return f"match video: {video.path} ({len(video.event_frames)} headers listed in {video.events_csv})"

@@ -59,12 +59,12 @@ def smooth_noise(rng: np.random.Generator, height: int, width: int, cells: int) 
     """Low-frequency noise (H, W, 3) in about [-1, 1]: a coarse random grid bilinearly upsampled."""
     grid_h, grid_w = cells + 1, max(2, round(cells * width / height)) + 1
     coarse = rng.uniform(-1.0, 1.0, size=(grid_h, grid_w, 3)).astype(np.float32)
-    rows = _linear_interp_matrix(height, grid_h)  # (H, grid_h)
-    cols = _linear_interp_matrix(width, grid_w)  # (W, grid_w)
+    rows = linear_interp_matrix(height, grid_h)  # (H, grid_h)
+    cols = linear_interp_matrix(width, grid_w)  # (W, grid_w)
     return np.einsum("hy,yxc,wx->hwc", rows, coarse, cols)
 
 
-def _linear_interp_matrix(size: int, knots: int) -> np.ndarray:
+def linear_interp_matrix(size: int, knots: int) -> np.ndarray:
     """(size, knots) weights that linearly interpolate `knots` evenly spread values onto `size` pixels."""
     positions = (np.arange(size) + 0.5) / size * (knots - 1)
     left = np.clip(np.floor(positions).astype(int), 0, knots - 2)
