@@ -11,9 +11,11 @@ runs the crops loop and asserts F1 >= 0.8. Writes benchmarks/results/header_foot
 """
 import argparse
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 from hydra import compose, initialize_config_dir
@@ -42,20 +44,26 @@ def render_footage(work: Path, half_seconds: float, test_seconds: float) -> dict
     """Training halves under work/videos/<id>/<half>_360p.mp4 + their labels and tracks; the test match."""
     from src.synthetic.wide_match import render_wide_match
 
+    def render(path: Path, **options):  # rendered once per work folder (the events and tracks CSVs come last)
+        csvs = [path.with_name(f"{path.stem}_{kind}.csv") for kind in ("events", "tracks")]
+        if not all(p.is_file() for p in csvs):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            render_wide_match(path, fps=25, **options)
+        events = pd.read_csv(csvs[0])
+        return SimpleNamespace(path=path, events_csv=csvs[0], tracks_csv=csvs[1], event_frames=list(events.frame))
+
     labels, tracks = [], []
     for video_id, seed in TRAIN_MATCHES.items():
         for half in (1, 2):
-            path = work / "videos" / video_id / f"{half}_360p.mp4"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            match = render_wide_match(path, seed=10 * seed + half, duration_s=half_seconds, fps=25,
-                                      video_id=video_id, half=half)
+            match = render(work / "videos" / video_id / f"{half}_360p.mp4", seed=10 * seed + half,
+                           duration_s=half_seconds, video_id=video_id, half=half)
             labels.append(pd.read_csv(match.events_csv))
             tracks.append(pd.read_csv(match.tracks_csv))
     pd.concat(labels).to_csv(work / "labels.csv", index=False)
     pd.concat(tracks).to_csv(work / "tracks.csv", index=False)
     test_id, test_seed = TEST_MATCH
-    test = render_wide_match(work / "test" / f"{test_id}_1.mp4", seed=test_seed, duration_s=test_seconds, fps=25,
-                             video_id=test_id, half=1)
+    test = render(work / "test" / f"{test_id}_1.mp4", seed=test_seed, duration_s=test_seconds, video_id=test_id,
+                  half=1)
     return {"video": test.path, "events": test.events_csv, "tracks": test.tracks_csv,
             "headers": len(test.event_frames)}
 
@@ -68,19 +76,17 @@ def run_loop(work: Path, footage: dict, mode: str, epochs: int) -> dict:
     from src.train import train
 
     began = time.perf_counter()
+    shutil.rmtree(work / mode, ignore_errors=True)  # a fresh loop each time (the footage is kept)
     clips = work / mode / "clips"
     tracks = ["--tracks", str(work / "tracks.csv")] if mode == "crops" else []
     assert make_clips(["--labels", str(work / "labels.csv"), "--videos", str(work / "videos"), *tracks,
                        "--output_dir", str(clips), "--num_frames", "8", "--size", "64", "--no_progress"]) == 0
     split = work / mode / "split"
-    split_dataset(clips / "all_clips.csv", split, root_dir=None, val_split=0.25, seed=0, group_col=None,
+    split_dataset([clips / "all_clips.csv"], split, root_dir=None, val_split=0.25, seed=0, group_col=None,
                   allow_missing=False, relative_to=split)
-    overrides = ["task=header", "backbone=csn_tiny", "dataset=header", f"dataset.train_csv={split}/train.csv",
-                 f"dataset.val_csv={split}/val.csv", "dataset.num_frames=8", "dataset.input_size=64",
-                 "dataset.num_workers=0", "dataset.batch_size=8", "dataset.balanced_sampling=true", "loss.name=ce",
-                 "finetune.lr_backbone=3e-3", "finetune.lr_head=3e-3", "trainer=cpu",
-                 f"trainer.max_epochs={epochs}", "callbacks.early_stopping=null", "~callbacks.progress_bar",
-                 "logger=csv", f"run_name={mode}", f"paths.root_dir={work / mode}", f"paths.output_dir={work / mode}/o"]
+    overrides = ["experiment=header_footage", f"dataset.train_csv={split}/train.csv", f"dataset.val_csv={split}/val.csv",
+                 f"trainer.max_epochs={epochs}", "~callbacks.progress_bar", "logger=csv", f"run_name={mode}",
+                 f"paths.root_dir={work / mode}", f"paths.output_dir={work / mode}/o"]
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         train(compose("train", overrides=overrides))
         detect = compose("detect", overrides=[
