@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("--width", type=at_least(160), default=640, help="--wide video's width; even")
     match.add_argument("--height", type=at_least(120), default=360, help="--wide video's height; even")
     match.add_argument("--video_id", "--video-id", default=None,
-                       help="--wide: the video_id column of the CSVs (default: the --out file's stem)")
+                       help="--wide: the video_id column of the CSVs (None: the --out file's stem)")
     match.add_argument("--half", type=at_least(1), default=1, help="--wide: the half column of the CSVs")
     for sub in (action, header, match):
         sub.add_argument("--seed", type=at_least(0), default=0)

@@ -30,8 +30,8 @@ TRACK_COLUMNS = ("video_id", "half", "frame", "x", "y", "w", "h", "score")
 # x264's default keyint: broadcast recordings (SoccerNet's among them) have a keyframe every ~10 s at 25 fps, not
 # video_encoding's 12 frames, and a reader seeking in them must cope with that.
 WIDE_GOP_SIZE = 250
-# x264's "veryfast" (video_encoding uses "medium"): about 2.5x the speed at this crf for the same quality on these
-# flat frames, so a 10-minute video takes about a minute, not three.
+# x264's "veryfast", not video_encoding's "medium": twice the speed at the same crf, 47.6 dB PSNR instead of 49.2
+# (both near-lossless; broadcast files are far lossier), so x264 stays about the time the rendering takes.
 WIDE_H264_PRESET = "veryfast"
 PAN_SPEED = 150.0  # px/s at 360 px: the camera's fastest pan (6 px a frame at 25 fps)
 CAMERA_MOVE_S = (1.0, 3.0)  # seconds between the camera's stops

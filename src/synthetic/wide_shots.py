@@ -4,7 +4,7 @@
 the players' heads and the ball are in each frame of one shot. A shot's `kind`:
   header       the ball flies in, touches the main player's head at the contact frame (centre distance
                head_r + ball_r - TOUCH_OVERLAP, as in header_clips) and rebounds; the only frame of the shot
-               where the ball touches a head;
+               where the ball touches a head, and beyond 0.12 s from it the ball is NEAR_MISS_GAP from every head;
   near_miss    the ball passes the main player's head NEAR_MISS_GAP..3x that apart (edge to edge), never touching;
   elsewhere    the ball stays at least FAR_GAP from every head (most of a match);
   out_of_view  the ball leaves the view in the shot's first third (or is outside it all along).
@@ -137,23 +137,29 @@ def _leaving_path(rng, shot: ShotPlan, speed: float, size) -> np.ndarray:
 
 def _acceptable(shot: ShotPlan, gaps: np.ndarray, ball: np.ndarray, head: np.ndarray, head_radius: float,
                 size, scale: float, fps: float) -> bool:
-    """gaps (P, T); ball and head (T, 2). The kind's distance rule, and the action on screen where it matters
-    (a header's ball is in view for 0.12 s either side of the contact)."""
-    width, height = size
+    """gaps (P, T); ball and head (T, 2). The kind's distance rule, and the action on screen where it matters."""
     in_view = np.all((ball >= 0) & (ball < size), axis=1)  # (T,)
-    others = gaps.copy()
     if shot.kind == "header":
-        others[0, shot.contact] = np.inf
-        steady = round(0.12 * fps)
-        around = slice(max(shot.contact - steady, 0), shot.contact + steady + 1)
-        margin = head_radius + 1.0
-        head_inside = margin <= head[shot.contact, 0] < width - margin and margin <= head[shot.contact, 1] < height - margin
-        return bool(gaps[0, shot.contact] <= 0 and others.min() >= 0.5 and in_view[around].all() and head_inside)
+        return _clean_header(shot.contact, gaps, in_view, head[shot.contact], head_radius, size, scale, fps)
     if shot.kind == "near_miss":
         return bool(gaps.min() >= NEAR_MISS_GAP * scale and in_view[shot.contact])
     if shot.kind == "out_of_view":
         return bool(gaps.min() >= FAR_GAP * scale)
     return bool(gaps.min() >= FAR_GAP * scale and in_view.sum() >= len(in_view) / 2)
+
+
+def _clean_header(contact: int, gaps: np.ndarray, in_view: np.ndarray, head: np.ndarray, head_radius: float,
+                  size, scale: float, fps: float) -> bool:
+    """The ball touches the main head in the contact frame only, is in view for 0.12 s either side of it, and
+    outside that flight stays NEAR_MISS_GAP from every head (as any other shot would)."""
+    steady = round(0.12 * fps)  # frames: 3 at 25 fps
+    flight = np.abs(np.arange(gaps.shape[1]) - contact) <= steady  # (T,)
+    around = flight.copy()
+    around[contact] = False
+    margin = head_radius + 1.0
+    head_inside = bool(np.all((head >= margin) & (head < np.asarray(size) - margin)))
+    return bool(gaps[0, contact] <= 0 and (gaps[0, around] >= 0.5).all() and in_view[flight].all() and head_inside
+                and gaps[1:].min() >= NEAR_MISS_GAP * scale and (gaps[0, ~flight] >= NEAR_MISS_GAP * scale).all())
 
 
 def _unit(angle: float) -> np.ndarray:
