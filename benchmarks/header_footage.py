@@ -32,7 +32,7 @@ def _args(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.header_footage", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--modes", nargs="+", default=["crops", "whole_frame"], choices=["crops", "whole_frame"])
-    parser.add_argument("--half-seconds", type=float, default=60.0, help="length of each training half")
+    parser.add_argument("--half-seconds", type=float, default=90.0, help="length of each training half")
     parser.add_argument("--test-seconds", type=float, default=120.0, help="length of the test match")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--work-dir", type=Path, default=None)

@@ -2,9 +2,9 @@
 
 - config.yaml                  the full resolved config
 - metrics_epoch.csv            one row per validated epoch (EPOCH_COLUMNS)
-- best_metrics.json            the best epoch by val F1 (ties: higher ROC-AUC), its metrics, the F1-optimal
-                               threshold beside the decision threshold (task.threshold), and the checkpoint path
-                               (relative to the run folder)
+- best_metrics.json            the best epoch by val F1 (ties: higher ROC-AUC, then lower val loss), its metrics,
+                               the F1-optimal threshold beside the decision threshold (task.threshold), and the
+                               checkpoint path (relative to the run folder)
 - val_predictions.csv          the best epoch's prediction for every validation clip (PREDICTION_COLUMNS)
 - checkpoints/best_epoch_<N>.pt  the best epoch's Header Net weights + metadata (loads with weights_only=True)
 - loss_curves.png, roc_curve.png, pr_curve.png, confusion_matrix.png   (at the end of fit / validate)
@@ -56,7 +56,10 @@ class HeaderRunArtifacts(pl.Callback):
         self.records = [r for r in self.records if r["epoch"] != epoch] + [row]
         write_csv(self.run_dir / "metrics_epoch.csv", pd.DataFrame(self.records, columns=EPOCH_COLUMNS))
         figures = result.figures
-        if self.best is None or (figures["f1"], figures["auc"]) > (self.best["val_f1"], self.best["val_auc"]):
+        # Ties (a small validation set saturates at F1 = AUC = 1 early) go to the lower validation loss: the
+        # epoch that separates the classes with the most confidence, not the first to get them right.
+        if self.best is None or (figures["f1"], figures["auc"], -figures["loss"]) > \
+                (self.best["val_f1"], self.best["val_auc"], -self.best["val_loss"]):
             self._write_best(epoch, row, result)
         if not fitting:
             self.write_plots()

@@ -9,7 +9,7 @@ from benchmarks.header_footage import render_footage, run_loop
 
 @pytest.mark.slow
 def test_the_footage_loop_with_ball_crops_finds_headers_on_an_unseen_match(tmp_path):
-    footage = render_footage(tmp_path, half_seconds=60, test_seconds=120)
+    footage = render_footage(tmp_path, half_seconds=90, test_seconds=120)
     assert footage["headers"] >= 10
     result = run_loop(tmp_path, footage, "crops", epochs=15)
     assert result["f1"] >= 0.8, result
