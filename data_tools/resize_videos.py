@@ -36,9 +36,12 @@ def _fps(text: str) -> float | None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number or null") from None
 
 
+class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written, each option with its default (from conf/resize_videos.yaml)."""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m data_tools.resize_videos", description=__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog="python -m data_tools.resize_videos", description=__doc__, formatter_class=_Help)
     parser.add_argument("--src", type=Path, required=True, help="the dataset root (what dataset.root points at)")
     parser.add_argument("--dst", type=output_folder, required=True,
                         help="new or empty folder (or this tool's earlier output, to continue it); not inside --src")

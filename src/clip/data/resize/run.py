@@ -1,8 +1,9 @@
 """`resize_tree(request)`: checks (nothing written before they pass) -> claim --dst -> the files, in --workers
 processes -> failures.csv (path,reason: the videos that did not decode, not written) and resize_summary.json.
 
-The summary: this run's counts (re-encoded, copied, copied_other, skipped_done, failed), its seconds, the videos of
-the whole tree now in --dst with their bytes in and out and the ratio, and the settings (what a resume must match).
+The summary: this run's counts (re-encoded, copied, copied_other, skipped_done, failed; frames in and out) and
+seconds, the videos of the whole tree now in --dst with their bytes in and out and the ratio, and the settings (what a
+resume must match).
 """
 import multiprocessing
 import time
