@@ -2,8 +2,10 @@
 list files and names kept, every video's short side and frame count, a run that trains on the resized tree, the
 process pool, every container, --fps, resume after a kill, undecodable videos. Bad input: test_resize_videos_input.py.
 """
+import errno
 import json
 import os
+import shutil
 from pathlib import Path
 
 import av
@@ -201,6 +203,27 @@ def test_undecodable_videos_land_in_failures_csv_and_the_rest_are_written(tmp_pa
     assert all(line.split(",", 1)[1] for line in failures[1:])              # a reason each
     assert files(dst) == {f"a/ok{i}.mp4" for i in range(3)} | REPORTS
     assert json.loads((dst / "resize_summary.json").read_text())["failed"] == 2
+
+
+def test_a_full_disk_stops_the_run_with_one_error_line_and_keeps_the_finished_files(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "src"
+    for index in range(4):
+        write_gray_video(src / f"v{index}.mp4", 4, 48, 32)                   # short side 32: copied
+    real_copy, copied = shutil.copy2, []
+
+    def fills_up(source, target):
+        if len(copied) == 2:
+            Path(target).write_bytes(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        copied.append(source)
+        return real_copy(source, target)
+
+    monkeypatch.setattr(shutil, "copy2", fills_up)
+    capsys.readouterr()
+    assert resize(src, tmp_path / "dst") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {tmp_path / 'dst'}: the disk is full"), err
+    assert files(tmp_path / "dst") == {"v0.mp4", "v1.mp4", "resize_summary.json"}       # no partial file left
 
 
 def test_a_different_setting_on_the_same_dst_is_one_error_line(ucf, capsys):

@@ -6,6 +6,7 @@ Whatever is written goes to `.<name>.resize-partial` beside the target and is re
 target name only ever holds a complete file: a killed run leaves at most partial files (removed by the next run,
 destination.remove_partials), and the next run skips every target that exists.
 """
+import errno
 import os
 import shutil
 from dataclasses import dataclass
@@ -58,8 +59,8 @@ def process(job: FileJob) -> FileResult:
             result = _video(job, partial)
     except (av.FFmpegError, OSError, UnreadableVideo) as err:
         partial.unlink(missing_ok=True)
-        disk = disk_error(err)
-        if disk is not None and disk.filename != str(job.source):   # writing failed, not reading
+        disk = disk_error(err)   # full, over quota, read-only: writing failed; permission denied: maybe the source
+        if disk is not None and (disk.errno != errno.EACCES or disk.filename != str(job.source)):
             raise
         return FileResult(job.relative, FAILED, reason=one_line(err).replace(str(job.source), "").strip(": "),
                           bytes_in=_size(job.source))
