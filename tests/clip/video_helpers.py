@@ -52,3 +52,25 @@ def encode(path: Path, num_frames: int, make_frame, gop: int = 10) -> Path:
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return path
+
+
+# suffix -> (FFmpeg muxer, encoder): every container the readers index, each with the codec it usually holds.
+CONTAINER_CODECS = {".mp4": ("mp4", "libx264"), ".m4v": ("mp4", "libx264"), ".mov": ("mov", "libx264"),
+                    ".mkv": ("matroska", "libx264"), ".avi": ("avi", "mpeg4"), ".webm": ("webm", "libvpx-vp9")}
+
+
+def write_gray_video(path: Path, num_frames: int, width: int, height: int, fps: int = 25) -> Path:
+    """gray_frame(i), i < num_frames (<= 25), at width x height in any of CONTAINER_CODECS' containers."""
+    muxer, codec = CONTAINER_CODECS[path.suffix]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format=muxer) as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if codec == "mpeg4":
+            stream.codec_context.bit_rate = 2_000_000
+        for i in range(num_frames):
+            frame = av.VideoFrame.from_ndarray(gray_frame(i, width, height), format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path

@@ -22,7 +22,7 @@ def script(tool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("tool", ["make_synthetic", "check_dataset", "make_header_clips"])  # split: below
+@pytest.mark.parametrize("tool", ["make_synthetic", "check_dataset", "make_header_clips", "resize_videos"])  # split: below
 def test_tool_runs_as_a_script_from_the_repository_root(tool):
     result = script(tool, "--help", cwd=REPO)
     assert result.returncode == 0, result.stderr[-2000:]
