@@ -217,6 +217,7 @@ def test_frame_source_picks_the_reader_the_settings_ask_for(tmp_path):
     assert resized.opener(transform()).keywords == {"short_side": 32}
     assert resized.opener(transform(train=True, augment=True)) is VideoReader  # the random crop needs full frames
     assert FrameSource({**settings, "decode_resize": False}, 32).opener(transform()) is VideoReader
+    assert FrameSource({**settings, "decode_resize": False}, 32).describe() == "video"
     stored = FrameSource({**settings, "frame_store": "auto"}, 32)
     assert stored.opener(transform()) == stored.store.open and not stored.store.read_only
     assert FrameSource({**settings, "frame_store": "read"}, 32).store.read_only

@@ -66,7 +66,8 @@ def test_the_tool_fills_the_store_once_and_the_checker_reports_it(cli, synthetic
     assert after.problems == [] and after.facts["frame_store"]["stored"] == 56
     trained = cli([*args, "dataset.frame_store=read", "trainer.max_epochs=1", "run_id=r"], tmp_path)
     assert trained.returncode == 0, trained.stderr[-3000:]
-    assert json.loads((tmp_path / "models/dual_coop/ucf101/r/test_results.json").read_text())["num_videos"] == 14
+    results = json.loads((tmp_path / "models/dual_coop/ucf101/r/test_results.json").read_text())
+    assert results["num_videos"] == 14 and results["data"]["frames_from"].startswith("frame store, short side 256")
     assert entry_times(tmp_path) == written
 
 
@@ -92,3 +93,9 @@ def test_evaluation_reads_frames_from_the_store(cli, synthetic_root, tiny_clip_r
     from_read = json.loads(results.read_text())
     assert from_read["confusion_matrix"] == from_auto["confusion_matrix"]
     assert from_read["loss"] == pytest.approx(from_auto["loss"], abs=1e-6)
+
+
+def test_the_tool_refuses_task_header_with_one_line(cli, tiny_header_run, tmp_path):
+    result = cli([*tiny_header_run, "backbone=csn_tiny", "dataset=header_synthetic"], tmp_path, module=TOOL)
+    one_error_line(result, "task=header has no cache_frames tool")
+    assert sorted(tmp_path.iterdir()) == []

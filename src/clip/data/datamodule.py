@@ -217,6 +217,7 @@ class VideoDataModule(pl.LightningDataModule):
             "num_temporal_views": temporal, "num_spatial_views": spatial,
             "views_per_video": {"train": temporal, "eval": temporal * spatial},
             "image_size": self.backbone_cfg["image_size"], "augment": cfg["augment"],
+            "frames_from": self.frames.describe(),
             "class_names": list(self.class_names), "raw_class_names": list(self.raw_class_names),
         }
 

@@ -66,10 +66,10 @@ class FrameSource:
         return VideoReader
 
     def describe(self) -> str:
-        """Where the pixels come from, in words (for the feature cache's namespace and the logs)."""
+        """Where the pixels come from, in words (the run's results files record it: `data.frames_from`)."""
         if self.store is not None:
             return f"frame store, short side {self.store.short_side}, JPEG quality {self.store.quality}"
-        return "video, resized at decode" if self.decode_resize else "video"
+        return "video, resized at decode where the transform starts with a resize" if self.decode_resize else "video"
 
     def check(self, splits: dict[str, list[Path]]) -> None:
         """read: every video of `splits` is stored (else one UserError); nothing to check in the other modes."""

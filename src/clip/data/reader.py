@@ -19,7 +19,6 @@ from pathlib import Path
 import av
 import numpy as np
 import torch
-from av.video.reformatter import VideoReformatter
 
 from src.clip.data.decoded import DecodedFrames, DecodeState, complete_tail, resized_size
 from src.core.errors import BadVideoError
@@ -35,11 +34,14 @@ MIN_SEEK_GAP = 8
 # swscale threads for the YUV -> RGB conversion. PyAV's default (automatic) sets up a thread pool per call,
 # which made to_ndarray 5-20x slower than one thread on small frames; the loader parallelises across workers.
 RGB_THREADS = 1
-# swscale's filter when converting straight to a smaller size (short_side). Closest of swscale's filters to
-# torchvision's antialiased bilinear resize of the full RGB frame (mean |diff| 1.5-1.8 levels on 340x256 and
-# 640x360 -> 224; the largest differences, up to ~150, sit on sharp chroma edges: the unscaled conversion
-# upsamples chroma by repetition, the scaled one interpolates it). One reformatter per open video keeps its
-# swscale context between frames (a new one per frame re-computes the filter).
+# swscale's filter when converting straight to a smaller size (short_side, dataset.decode_resize). Of swscale's
+# filters the closest to torchvision's antialiased bilinear resize of the full RGB frame: mean |diff| 1.5-1.8
+# levels on 340x256 and 640x360 -> 224 (AREA 1.6-1.9, BICUBIC 1.7-2.3, FAST_BILINEAR 2.5-3.7); the largest
+# differences (up to ~150 on saturated synthetic discs, 7 on smooth content) sit on sharp colour edges, where the
+# unscaled conversion repeats chroma samples and the scaled one interpolates them. Measured per frame on one core:
+# the scaled conversion costs 0.5-0.6 ms, the unscaled one 0.05-0.12 ms + torch's uint8 resize ~0.1 ms, so this is
+# no speed-up here (benchmarks/scale.py); it is kept as a switch. Reusing one swscale context per video instead
+# of one per frame gave identical pixels and no measurable gain.
 RESIZE_INTERPOLATION = "BILINEAR"
 
 
@@ -50,7 +52,6 @@ class VideoReader:
         self.path = Path(path)
         self.short_side = short_side          # None: full-size frames
         self._container = None
-        self._reformatter = VideoReformatter()
 
     def __enter__(self) -> "VideoReader":
         try:
@@ -134,8 +135,8 @@ class VideoReader:
                     if index < target:
                         continue
                     size = size or self._output_size(frame)
-                    array = self._reformatter.reformat(frame, size[0], size[1], "rgb24", threads=RGB_THREADS,
-                                                       interpolation=RESIZE_INTERPOLATION).to_ndarray()  # (H, W, 3)
+                    array = frame.to_ndarray(format="rgb24", width=size[0], height=size[1], threads=RGB_THREADS,
+                                             interpolation=RESIZE_INTERPOLATION)           # (H, W, 3)
                     # This frame stands for every wanted index up to its own (timestamps may skip one).
                     while filled < len(wanted) and wanted[filled] <= index:
                         yield array

@@ -27,7 +27,7 @@ from src.core.errors import BadVideoError
 
 MAGIC = b"VPFRAMES"
 _LENGTH = struct.Struct("<I")
-HEAD_READ = 1 << 16          # the first read: the header of a 250-frame video is ~5 kB, so one read holds it
+HEAD_READ = 1 << 13          # the first read: the header of a 250-frame video is ~4 kB, so one read holds it
 
 
 class DamagedEntry(BadVideoError):
@@ -120,7 +120,13 @@ class EntryFile:
         except RuntimeError as err:
             raise DamagedEntry(self.path, f"a stored frame does not decode: {err}") from None
         arrays = complete_tail(self.video, wanted, list(decoded), self.last_seen, self.num_frames, self.error)
-        return DecodedFrames(torch.stack(arrays), wanted, inverse.reshape(request.shape), len(jpegs))
+        # Stacked into channels-last memory, as the video reader's frames are: torch's uint8 antialiased resize (the
+        # transform's first step) ran 2.4x faster on it than on decode_jpeg's (3, H, W) layout, for one copy either way.
+        height, width = arrays[0].shape[-2:]
+        frames = torch.empty(len(arrays), height, width, 3, dtype=torch.uint8)            # (N, H, W, 3)
+        for row, array in zip(frames, arrays):
+            row.copy_(array.permute(1, 2, 0))
+        return DecodedFrames(frames.permute(0, 3, 1, 2), wanted, inverse.reshape(request.shape), len(jpegs))
 
     def _jpeg(self, index: int) -> torch.Tensor:
         offset, length = self.spans[index]
