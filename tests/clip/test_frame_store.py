@@ -227,3 +227,21 @@ def test_frame_source_picks_the_reader_the_settings_ask_for(tmp_path):
     with pytest.raises(UserError, match="dataset.frame_store=on: choose one of off, auto, write, read"):
         FrameSource({**settings, "frame_store": "on"}, 32)
     assert not (tmp_path / "frames").exists()                                   # nothing made until a write
+
+
+def test_write_mode_rebuilds_the_runs_entries_once_up_front_and_read_mode_checks_them(tmp_path):
+    videos = [encode(tmp_path / f"v{i}.avi", 12, gray_frame) for i in range(3)]
+    settings = {"frame_store": "write", "decode_resize": False, "frame_store_dir": str(tmp_path / "frames"),
+                "frame_store_short_side": 48, "frame_store_quality": 90}
+    source = FrameSource(settings, image_size=32)
+    first = {v: source.store.build(v).stat().st_ino for v in videos[:2]}        # an older store holds two
+    source.prepare({"train": videos[:2], "test": videos[2:]}, trainer=None, num_workers=0)
+    rebuilt = {v: source.store.entry(v).stat().st_ino for v in videos}
+    assert all(rebuilt[v] != first[v] for v in first)                          # replaced, not kept
+    source.prepare({"train": videos}, trainer=None, num_workers=0)              # once per run
+    assert {v: source.store.entry(v).stat().st_ino for v in videos} == rebuilt
+    reader = FrameSource({**settings, "frame_store": "read"}, image_size=32)
+    reader.check({"train": videos})                                             # all there: no error
+    source.store.entry(videos[1]).unlink()
+    with pytest.raises(UserError, match=r"frame_store=read: 1 of 3 videos \(train 1\) have no entry in .*frames"):
+        FrameSource({**settings, "frame_store": "read"}, image_size=32).check({"train": videos})

@@ -14,6 +14,7 @@ leave one complete entry, and a crash leaves none.
 """
 import hashlib
 import json
+import logging
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -23,6 +24,8 @@ from src.clip.data.frame_store.entry import DamagedEntry, EntryFile
 from src.core.atomic import write_bytes, write_json
 from src.core.errors import BadVideoError
 from src.core.feature_cache.keys import entry_key
+
+log = logging.getLogger(__name__)
 
 # Bump when the entry layout or how its pixels are made changes: old entries then miss (a new namespace).
 FRAME_STORE_FORMAT = 1
@@ -84,6 +87,8 @@ class FrameStore:
                 raise BadVideoError(str(error) if isinstance(error, DamagedEntry) else
                                     f"{video}: not in the frame store {self.dir} (unreadable when it was filled)") \
                     from None
+            if isinstance(error, DamagedEntry):
+                log.warning("frame store: building a damaged entry again (%s)", error)
             opened = EntryFile(self.build(video), video).__enter__()
         try:
             yield opened
