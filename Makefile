@@ -37,8 +37,9 @@ test-all: $(STAMP)  ## every test, the slow ones too
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check src data_tools tests benchmarks
 
-bench: $(STAMP)  ## the benchmarks in benchmarks/ (CPU, ~18 minutes on 2 quiet cores; not in `make test`)
+bench: $(STAMP)  ## the benchmarks in benchmarks/ (CPU, ~21 minutes on 2 quiet cores; not in `make test`)
 	$(PY) -m benchmarks.loader
+	$(PY) -m benchmarks.scale
 	$(PY) -m benchmarks.header_loader
 	$(PY) -m benchmarks.overhead
 	$(PY) -m benchmarks.scaling

@@ -13,6 +13,7 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
 from src.clip.data.datamodule import VideoDataModule
+from src.clip.data.frame_source import LOADING_KEYS
 from src.clip.evaluation import evaluate as evaluate_model
 from src.clip.evaluation import print_results
 from src.clip.models.backbone import require_clip_backbone
@@ -54,6 +55,9 @@ def _evaluate_run(config: dict, keys: list[str]) -> dict:
     trained_names = list(read_checkpoint(run_dir / "checkpoint.pth")["meta"]["class_names"])  # checked first
     run_config = read_run_config(run_dir)
     dataset = protocol_dataset(run_config["dataset"], config["dataset"], keys)
+    # How frames are read (the frame store, decoder-side resize) is this command's, as the Trainer is: a run's
+    # own settings may point at another machine's store, and runs from before these keys have none.
+    dataset.update({key: config["dataset"][key] for key in LOADING_KEYS})
     datamodule = VideoDataModule(dataset=dataset, backbone=run_config["backbone"], seed=run_config["seed"])
     cross = datamodule.class_names != trained_names
     run = load_clip_run(str(run_dir), models_dir, overrides={"dataset": dataset},

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from src.clip.data.dataset import collate_skip_bad
+from src.clip.data.frame_source import pixel_source_key
 from src.core.feature_cache.callback import FeatureCaching
 from src.core.feature_cache.keys import weights_hash
 from src.core.feature_cache.modes import parse_mode
@@ -32,6 +33,7 @@ def cache_namespace(cfg: dict, weights: str, split_kind: str) -> dict:
         "num_frames": dataset["num_frames"], "num_temporal_views": dataset["num_temporal_views"],
         "frame_interval": dataset["frame_interval"], "sampling": split_kind,
         "num_spatial_views": 1 if split_kind == "train" else dataset["num_spatial_views"],
+        **pixel_source_key(dataset),
     }
 
 

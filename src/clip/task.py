@@ -12,6 +12,7 @@ from src.clip.data.datamodule import VideoDataModule
 from src.clip.eval_run import evaluate as evaluate_clip
 from src.clip.feature_cache import caching_plan, frame_feature_caching
 from src.clip.feature_cache_tool import cache_features
+from src.clip.frame_store_tool import cache_frames
 from src.clip.models.backbone import require_clip_backbone
 from src.clip.module import ClipVideoModule
 from src.clip.prediction import predict_clip
@@ -36,6 +37,7 @@ def build(cfg: DictConfig) -> TaskParts:
     # build at once with no process group to wait at, and prepare_data is idempotent and atomic (temp folder +
     # rename), so concurrent calls leave one complete dataset.
     datamodule.prepare_data()
+    datamodule.frames.check(datamodule.videos_by_split())  # frame_store=read: all stored, before anything is written
     module = ClipVideoModule.from_config(config, datamodule.class_names)
     if not any(p.requires_grad for p in module.model.parameters()):
         raise UserError(f"method={config['method']['name']} has nothing to train; evaluate it with `python -m "
@@ -117,6 +119,9 @@ class ClipTask(Task):
 
     def cache_features(self, cfg: DictConfig) -> dict:
         return cache_features(cfg)
+
+    def cache_frames(self, cfg: DictConfig) -> dict:
+        return cache_frames(cfg)
 
     def check_run(self, spec: str, cfg: DictConfig) -> None:
         run_dir = resolve_run_dir(spec, Path(cfg.paths.models_dir))

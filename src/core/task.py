@@ -47,6 +47,11 @@ class Task:
         """Fill the frozen-feature cache of the run `cfg` describes, outside a training run."""
         raise self.refuse("cache_features tool", "its cache, where it has one, is filled during training")
 
+    # data_tools.cache_frames
+    def cache_frames(self, cfg: DictConfig) -> dict:
+        """Fill the decoded-frame store of the videos the run `cfg` describes reads, outside a training run."""
+        raise self.refuse("cache_frames tool", "it reads no videos (its clips are already decoded .npy files)")
+
     # checks before Hydra starts (src/core/command_line.py): one line for what would fail later
     def check_run(self, spec: str, cfg: DictConfig) -> None:
         """run=<spec> names a readable finished run of this task (its folder, config, weights)."""

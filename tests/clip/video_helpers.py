@@ -38,12 +38,21 @@ def gray_index(values: torch.Tensor) -> torch.Tensor:
     return torch.round((values * 255 - 5) / 10).long()
 
 
-def encode(path: Path, num_frames: int, make_frame, gop: int = 10) -> Path:
+def smooth_frame(i: int, width: int = 96, height: int = 72) -> np.ndarray:
+    """A colour gradient with a soft bright disc moving across it: natural-looking content to compare resizes on."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    cx, cy = (10 + 3 * i) % width, height / 2
+    disc = 120 * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * (height / 6) ** 2))
+    frame = np.stack([x / width * 200 + disc, y / height * 200 + disc / 2, 100 + 0 * x + disc / 3], axis=-1)
+    return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+def encode(path: Path, num_frames: int, make_frame, gop: int = 10, width: int = 64, height: int = 48) -> Path:
     codec, options = CODECS[path.suffix]
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=25, options=options)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.gop_size = gop
         if codec == "mpeg4":
             stream.codec_context.bit_rate = 2_000_000

@@ -100,7 +100,7 @@ def test_files_and_functions_stay_small():
 
 # The commands that serve every task (task=… on their command line, or the task of the run folder they are given).
 ENTRY_POINTS = ["src/train.py", "src/evaluate.py", "src/predict.py", "src/detect.py", "data_tools/check_dataset.py",
-                "data_tools/cache_features.py"]
+                "data_tools/cache_features.py", "data_tools/cache_frames.py"]
 TASK_PACKAGES = ("src.clip", "src.header")
 
 

@@ -3,12 +3,17 @@
 Reads the index as training would (same readers, but every missing video listed instead of the first one
 stopping it), then probes every video once (src/clip/data/probe.py) and reports: the layout found, videos per
 split and per class, missing files, videos that cannot be opened or decoded, videos shorter than
-dataset.num_frames, the spread of resolution / fps / duration / codec, and videos listed in two splits.
+dataset.num_frames, the spread of resolution / fps / duration / codec, and videos listed in two splits; with
+dataset.frame_store on, how many videos have an entry in the decoded-frame store (under read, a readable video
+without one is a problem: the run would stop).
 Problems (exit 2) are what would make a run fail or silently train / evaluate on something else.
 """
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from src.clip.data.frame_source import frame_store_mode
+from src.clip.data.frame_store.fill import BUILD_HINT
+from src.clip.data.frame_store.store import FrameStore
 from src.clip.data.index import read_index
 from src.clip.data.probe import probe_videos
 from src.clip.data.records import DatasetIndex, VideoRecord
@@ -31,6 +36,7 @@ def check_clip_dataset(dataset: dict, check: dict) -> DatasetReport:
     paths = sorted({record.path for records in splits.values() for record in records})
     probes = list(probe_videos(paths, check["decode"], dataset["num_workers"]))
     _videos(report, probes, dataset["num_frames"], limit)
+    _frame_store(report, dataset, probes, limit)
     return report
 
 
@@ -114,3 +120,19 @@ def _videos(report: DatasetReport, probes: list[dict], num_frames: int, limit: i
     if short:
         report.problem("short_videos", f"{len(short)} video(s) have fewer frames than dataset.num_frames="
                        f"{num_frames}: their clips repeat frames", short[:limit])
+
+
+def _frame_store(report: DatasetReport, dataset: dict, probes: list[dict], limit: int) -> None:
+    mode = frame_store_mode(dataset)
+    if mode == "off":
+        return
+    store = FrameStore(Path(dataset["frame_store_dir"]), dataset["frame_store_short_side"],
+                       dataset["frame_store_quality"], read_only=True)
+    absent = [p["path"] for p in probes if not store.has(Path(p["path"]))]
+    report.facts["frame_store"] = {"dir": str(store.dir), "mode": mode, "videos": len(probes),
+                                   "stored": len(probes) - len(absent), "not_stored": len(absent)}
+    readable = {p["path"] for p in probes if p["ok"]}        # unreadable videos never get an entry: skipped, not missing
+    missing = [{"path": path} for path in absent if path in readable]
+    if mode == "read" and missing:
+        report.problem("not_in_frame_store", f"{len(missing)} readable video(s) have no entry in the frame store "
+                       f"{store.dir}: a dataset.frame_store=read run stops; {BUILD_HINT}", missing[:limit])

@@ -20,6 +20,7 @@ from src.clip.data.class_names import prompt_names
 from src.clip.data.class_subset import restrict_classes
 from src.clip.data.dataset import VideoClipDataset, collate_skip_bad
 from src.clip.data.few_shot import group_holdout, k_per_class
+from src.clip.data.frame_source import FrameSource
 from src.clip.data.index import read_index
 from src.clip.data.records import VideoRecord
 from src.clip.data.sampler import FrameSampler
@@ -45,6 +46,7 @@ class VideoDataModule(pl.LightningDataModule):
         super().__init__()
         self.dataset_cfg, self.backbone_cfg, self.seed = dict(dataset), dict(backbone), seed
         self.sampler = FrameSampler(dataset["num_frames"], dataset["num_temporal_views"], dataset["frame_interval"])
+        self.frames = FrameSource(dataset, backbone["image_size"])  # the videos, or the decoded-frame store
         self.train_set = self.val_set = self.test_set = None  # built by setup(); cached features via use_cached()
 
     def prepare_data(self) -> None:
@@ -79,12 +81,21 @@ class VideoDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return  # built once: a later stage (test after fit) keeps the datasets, cached ones included
+        self.frames.prepare(self.videos_by_split(stage), self.trainer, self.dataset_cfg["num_workers"])
         self.train_set = self._pixels(self.train_records, train=True)
         self.val_set = self._pixels(self.val_records, train=False)
         self.test_set = self._pixels(self.test_records, train=False)
 
     def _pixels(self, records: list[VideoRecord], train: bool) -> VideoClipDataset:
-        return VideoClipDataset(records, self.sampler, self._transform(train=train), train, self.seed)
+        transform = self._transform(train=train)
+        return VideoClipDataset(records, self.sampler, transform, train, self.seed, self.frames.opener(transform))
+
+    def videos_by_split(self, stage: str | None = None) -> dict[str, list[Path]]:
+        """The videos each split reads, for the frame store's check and up-front build: every split for training
+        (stage fit or None), only the evaluated one for a test or validate pass."""
+        splits = {"train": self.train_records, "val": self.val_records, "test": self.test_records}
+        names = {"test": ("test",), "validate": ("val",)}.get(stage, tuple(splits))
+        return {name: [r.path for r in splits[name]] for name in names}
 
     # --------------------------------------------------------------------------------- frame-feature cache
     def cacheable_sets(self, include_train: bool) -> dict[str, VideoClipDataset]:
@@ -97,8 +108,9 @@ class VideoDataModule(pl.LightningDataModule):
         if self.has_test:
             sets["test"] = self._pixels(self.test_records, train=False)
         if include_train:
-            sets["train"] = VideoClipDataset(self.train_records, self.sampler, self._transform(train=True), False,
-                                             self.seed)
+            transform = self._transform(train=True)
+            sets["train"] = VideoClipDataset(self.train_records, self.sampler, transform, False, self.seed,
+                                             self.frames.opener(transform))
         return sets
 
     def use_cached(self, split: str, dataset) -> None:
@@ -205,6 +217,7 @@ class VideoDataModule(pl.LightningDataModule):
             "num_temporal_views": temporal, "num_spatial_views": spatial,
             "views_per_video": {"train": temporal, "eval": temporal * spatial},
             "image_size": self.backbone_cfg["image_size"], "augment": cfg["augment"],
+            "frames_from": self.frames.describe(),
             "class_names": list(self.class_names), "raw_class_names": list(self.raw_class_names),
         }
 

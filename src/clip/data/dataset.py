@@ -21,8 +21,11 @@ log = logging.getLogger(__name__)
 
 class VideoClipDataset(Dataset):
     def __init__(self, records: list[VideoRecord], sampler: FrameSampler, transform: VideoTransform,
-                 train: bool, seed: int):
+                 train: bool, seed: int, open_video=VideoReader):
         self.records = list(records)
+        # `with open_video(path) as video:` gives `num_frames` and `read(indices)`: a VideoReader or a frame-store
+        # entry (src/clip/data/frame_source.py); either raises BadVideoError for a video that cannot be read.
+        self.open_video = open_video
         self.sampler = sampler
         self.transform = transform
         self.train = train
@@ -41,7 +44,7 @@ class VideoClipDataset(Dataset):
         record = self.records[i]
         with self.seeds.draws(i) as rng:
             try:
-                with VideoReader(record.path) as video:
+                with self.open_video(record.path) as video:
                     indices = self.sampler.indices(video.num_frames, self.train, rng)    # (Vt, T)
                     decoded = video.read(indices)
             except BadVideoError as error:

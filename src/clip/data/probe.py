@@ -14,7 +14,8 @@ import numpy as np
 from rich.progress import track
 from torch.utils.data import DataLoader, Dataset
 
-from src.clip.data.reader import TAIL_TOLERANCE_FRACTION, TAIL_TOLERANCE_FRAMES, VideoReader
+from src.clip.data.decoded import TAIL_TOLERANCE_FRACTION, TAIL_TOLERANCE_FRAMES
+from src.clip.data.reader import VideoReader
 from src.core.errors import BadVideoError, UserError
 
 DECODE_MODES = ("all", "first", "none")

@@ -7,10 +7,12 @@
 
 Frame index of a decoded frame = round((pts - start) * time_base * fps): presentation timestamps are the only
 position information that survives a seek. Any failure to open or decode becomes `BadVideoError`.
+`VideoReader(path, short_side=224)` converts each frame straight to the size torchvision's resize to a short side
+of 224 gives (dataset.decode_resize), instead of converting the full frame; `stream()` hands out every frame in
+order, one at a time, with the same index rule as `read` (the decoded-frame store is built from it).
 """
 import logging
-import math
-from dataclasses import dataclass
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import av
 import numpy as np
 import torch
 
+from src.clip.data.decoded import DecodedFrames, DecodeState, complete_tail, resized_size
 from src.core.errors import BadVideoError
 
 log = logging.getLogger(__name__)
@@ -28,33 +31,26 @@ log = logging.getLogger(__name__)
 # mpeg4/h264 clips (keyframes every 12-250 frames): gaps of 4-16 performed alike; dense clips read 2-3x faster
 # than decoding from the start, evenly spaced frames as fast as decoding everything.
 MIN_SEEK_GAP = 8
-# A container's frame count can be a little higher than what decodes (rounded durations, a dropped last
-# frame). Missing frames at the very end within this tolerance repeat the last decoded frame; more is a
-# truncated file.
-TAIL_TOLERANCE_FRAMES = 3
-TAIL_TOLERANCE_FRACTION = 0.05
 # swscale threads for the YUV -> RGB conversion. PyAV's default (automatic) sets up a thread pool per call,
 # which made to_ndarray 5-20x slower than one thread on small frames; the loader parallelises across workers.
 RGB_THREADS = 1
-
-
-@dataclass
-class DecodedFrames:
-    frames: torch.Tensor          # (N, 3, H, W) uint8 (channels-last memory): the sorted unique requested frames
-    frame_indices: np.ndarray     # (N,) the frame index each row of `frames` holds
-    inverse: np.ndarray           # request shape (e.g. (V, T)): the row of `frames` for each requested index
-    num_decoded: int              # frames the decoder produced, wanted or not (the cost of the read)
-
-    def expand(self) -> torch.Tensor:
-        """The frames in the requested order and shape: (*request shape, 3, H, W)."""
-        return self.frames[torch.from_numpy(self.inverse)]
+# swscale's filter when converting straight to a smaller size (short_side, dataset.decode_resize). Of swscale's
+# filters the closest to torchvision's antialiased bilinear resize of the full RGB frame: mean |diff| 1.5-1.8
+# levels on 340x256 and 640x360 -> 224 (AREA 1.6-1.9, BICUBIC 1.7-2.3, FAST_BILINEAR 2.5-3.7); the largest
+# differences (up to ~150 on saturated synthetic discs, 7 on smooth content) sit on sharp colour edges, where the
+# unscaled conversion repeats chroma samples and the scaled one interpolates them. Measured per frame on one core:
+# the scaled conversion costs 0.5-0.6 ms, the unscaled one 0.05-0.12 ms + torch's uint8 resize ~0.1 ms, so this is
+# no speed-up here (benchmarks/scale.py); it is kept as a switch. Reusing one swscale context per video instead
+# of one per frame gave identical pixels and no measurable gain.
+RESIZE_INTERPOLATION = "BILINEAR"
 
 
 class VideoReader:
     """One open video. Use as a context manager; `num_frames` is known once it is open."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, short_side: int | None = None):
         self.path = Path(path)
+        self.short_side = short_side          # None: full-size frames
         self._container = None
 
     def __enter__(self) -> "VideoReader":
@@ -105,57 +101,63 @@ class VideoReader:
         assert request.size > 0 and request.min() >= 0 and request.max() < self.num_frames, (
             f"{self.path}: frame indices must lie in [0, {self.num_frames}), got {request.min()}..{request.max()}")
         wanted, inverse = np.unique(request, return_inverse=True)      # (N,) sorted
-        arrays, num_decoded, last_seen, error = self._decode(wanted)
-        if not arrays:
-            raise BadVideoError(f"{self.path}: no frame could be decoded" + (f" ({error})" if error else ""))
-        if len(arrays) < len(wanted):
-            missing = int(wanted[len(arrays)])
-            allowed = max(TAIL_TOLERANCE_FRAMES, math.ceil(TAIL_TOLERANCE_FRACTION * self.num_frames))
-            if int(wanted[-1]) - last_seen > allowed:
-                raise BadVideoError(f"{self.path}: truncated: frame {missing} of {self.num_frames} cannot be "
-                                    "decoded" + (f" ({error})" if error else ""))
-            arrays += [arrays[-1]] * (len(wanted) - len(arrays))       # repeat the last frame
+        state = DecodeState()
+        arrays = complete_tail(self.path, wanted, list(self._decode(wanted, state)), state.last_seen,
+                               self.num_frames, state.error)
         # (N, H, W, 3) -> (N, 3, H, W) as a view: channels-last memory, which torch's uint8 resize is fastest on.
         frames = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)                # (N, 3, H, W)
-        return DecodedFrames(frames, wanted, inverse.reshape(request.shape), num_decoded)
+        return DecodedFrames(frames, wanted, inverse.reshape(request.shape), state.num_decoded)
+
+    def stream(self, state: DecodeState) -> Iterator[np.ndarray]:
+        """Frames 0, 1, … num_frames - 1 as rgb24 arrays (H, W, 3), in one pass from the start: frame i is the one
+        `read([i])` gives. Stops early where the stream ends or breaks (`state` says where and why); the same
+        array object stands for consecutive indices one decoded frame covers."""
+        assert self._container is not None, "VideoReader.stream outside its `with` block"
+        return self._decode(np.arange(self.num_frames), state)
 
     # ------------------------------------------------------------------------------------------------ internals
-    def _decode(self, wanted: np.ndarray) -> tuple[list[np.ndarray], int, int, str | None]:
-        """rgb24 arrays (H, W, 3) for a prefix of `wanted` (all of it unless the stream ends early), the number
-        of frames decoded, the highest frame index seen, and the decoding error that stopped it (if any)."""
-        arrays: list[np.ndarray] = []
-        num_decoded, keyframe_gap, last_keyframe, size, last_seen = 0, 0, None, None, -1
+    def _decode(self, wanted: np.ndarray, state: DecodeState) -> Iterator[np.ndarray]:
+        """rgb24 arrays (H, W, 3) for a prefix of `wanted` (all of it unless the stream ends early), one per wanted
+        index, in order; `state` records the frames decoded, the highest index seen and the error that stopped it."""
+        filled, keyframe_gap, last_keyframe, size = 0, 0, None, None
         try:
-            while len(arrays) < len(wanted):
-                target = int(wanted[len(arrays)])
+            while filled < len(wanted):
+                target = int(wanted[filled])
                 # A fresh container sits at frame 0, a keyframe: near the start, decoding beats seeking.
                 seek = not self._at_start or target > MIN_SEEK_GAP
                 for index, frame in self._frames_from(target, seek):
-                    num_decoded += 1
-                    last_seen = max(last_seen, index)
+                    state.num_decoded += 1
+                    state.last_seen = max(state.last_seen, index)
                     if frame.key_frame:
                         if last_keyframe is not None and index > last_keyframe:
                             keyframe_gap = max(keyframe_gap, index - last_keyframe)
                         last_keyframe = index
                     if index < target:
                         continue
-                    size = size or (frame.width, frame.height)
-                    array = frame.to_ndarray(format="rgb24", width=size[0], height=size[1],
-                                             threads=RGB_THREADS)                   # (H, W, 3)
+                    size = size or self._output_size(frame)
+                    array = frame.to_ndarray(format="rgb24", width=size[0], height=size[1], threads=RGB_THREADS,
+                                             interpolation=RESIZE_INTERPOLATION)           # (H, W, 3)
                     # This frame stands for every wanted index up to its own (timestamps may skip one).
-                    while len(arrays) < len(wanted) and wanted[len(arrays)] <= index:
-                        arrays.append(array)
-                    if len(arrays) == len(wanted):
+                    while filled < len(wanted) and wanted[filled] <= index:
+                        yield array
+                        filled += 1
+                    if filled == len(wanted):
                         break
-                    target = int(wanted[len(arrays)])
+                    target = int(wanted[filled])
                     since_keyframe = index - last_keyframe if last_keyframe is not None else 0
                     if not self._sequential and target - index > max(MIN_SEEK_GAP, keyframe_gap, since_keyframe):
                         break                                            # cheaper to seek again
                 else:
-                    return arrays, num_decoded, last_seen, None          # the stream ended
+                    return                                               # the stream ended
         except (av.FFmpegError, OSError) as error:                       # corrupt data: stop here
-            return arrays, num_decoded, last_seen, str(error)
-        return arrays, num_decoded, last_seen, None
+            state.error = str(error)
+
+    def _output_size(self, frame) -> tuple[int, int]:
+        """(width, height) of the arrays: the frame's own, or resized to `short_side` (the first frame's size
+        holds for the whole video, as the stacked arrays need)."""
+        if self.short_side is None:
+            return frame.width, frame.height
+        return resized_size(frame.width, frame.height, self.short_side)
 
     def _frames_from(self, target: int, seek: bool):
         """(frame index, frame) from the keyframe at or before `target` (seek) or from where the container is."""

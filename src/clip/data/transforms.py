@@ -34,6 +34,12 @@ class VideoTransform:
                 v2.ColorJitter(**color_jitter),
             ])
 
+    @property
+    def resize_short_side(self) -> int | None:
+        """The short side the first step resizes every frame to, or None when the first step is augmentation's
+        random resized crop (which needs the full frame): what a reader may resize to while decoding."""
+        return self.image_size if self.augmentation is None else None
+
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) uint8 -> (S, N, 3, image_size, image_size) float32, normalised."""
         assert frames.dtype == torch.uint8 and frames.ndim == 4 and frames.shape[1] == 3, (
