@@ -86,6 +86,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "neg_pos_ratio": number("a number > 0 (or null: every clip every epoch)", 0.0, open_low=True, null=True),
         "feature_cache": Rule(str, "off | auto | write | read", choices=("off", "auto", "write", "read"),
                               also=(False,)),
+        "index_cache": Rule(str, "auto | off | rebuild", choices=("auto", "off", "rebuild"), also=(False,)),
         "augment_on": one_of("loader", "device"),
         "augment": SWITCH, "balanced_sampling": SWITCH, "check_clips": SWITCH, "generate_if_missing": SWITCH,
         "persistent_workers": SWITCH,
