@@ -115,11 +115,11 @@ def main(argv=None) -> dict:
         return {}
     args.work_dir = args.work_dir or Path(tempfile.gettempdir()) / f"videoprompt-index-bench-{args.rows}"
     make_download(args.work_dir, args.rows)
-    cache = Path(tempfile.mkdtemp(prefix="index-cache-"))
-    built = run_child("build", args, cache)
-    index_file = next((cache / "index").glob("*.json"))
-    rounds = [{"scan": run_child("scan", args, cache), "load": run_child("load", args, cache)}
-              for _ in range(args.rounds)]
+    with tempfile.TemporaryDirectory(prefix="index-cache-") as cache:
+        built = run_child("build", args, Path(cache))
+        index_mb = next((Path(cache) / "index").glob("*.json")).stat().st_size / 1e6
+        rounds = [{"scan": run_child("scan", args, Path(cache)), "load": run_child("load", args, Path(cache))}
+                  for _ in range(args.rounds)]
     scan = median([r["scan"]["seconds"] for r in rounds])
     load = median([r["load"]["seconds"] for r in rounds])
     speedup = median([r["scan"]["seconds"] / r["load"]["seconds"] for r in rounds])
@@ -132,14 +132,14 @@ def main(argv=None) -> dict:
              last["index_rss_mb"]]]
     print_table(f"Kinetics-400 index, {args.rows} rows ({last['train']} train + {last['val']} val on disk, "
                 f"{last['missing']} missing)", ["read_index", "wall s", "CPU s", "peak RSS MB", "index RSS MB"], rows)
-    print(f"load {speedup:.1f}x faster than a scan; index file {index_file.stat().st_size / 1e6:.1f} MB; after the "
+    print(f"load {speedup:.1f}x faster than a scan; index file {index_mb:.1f} MB; after the "
           f"load: every train record built {last['build_all_train_records_seconds']:.2f} s, datamodule splits "
           f"(k_train=16, k_val=4) {last['datamodule_splits_seconds']:.2f} s")
     results = {"settings": {"rows": args.rows, "rounds": args.rounds, "classes": CLASSES,
                             "missing_every": MISSING_EVERY, "work_dir": str(args.work_dir)},
                "environment": {"python": sys.version.split()[0], "cpu_count": os.cpu_count()},
                "scan_seconds": scan, "build_seconds": built["seconds"], "load_seconds": load, "speedup": speedup,
-               "index_file_mb": index_file.stat().st_size / 1e6, "build": built, "rounds": rounds,
+               "index_file_mb": index_mb, "build": built, "rounds": rounds,
                "meets_goal": load <= GOAL_SECONDS and speedup >= GOAL_SPEEDUP}
     save_results("index", results, args.out_dir)
     return results
