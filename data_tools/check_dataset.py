@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 def run_check(cfg: DictConfig) -> DatasetReport:
     """The report for the task and dataset `cfg` describes (nothing is written)."""
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
-    return get_task(cfg.task.name).check_dataset(dataset, OmegaConf.to_container(cfg.check, resolve=True))
+    return get_task(cfg.task.name).check_dataset(dataset, OmegaConf.to_container(cfg.check, resolve=True),
+                                                 Path(cfg.paths.cache_dir))
 
 
 def check_output(cfg: DictConfig) -> None:

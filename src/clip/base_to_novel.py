@@ -27,7 +27,8 @@ def evaluate_base_and_novel(run_dir: Path, config: dict) -> dict:
     trainer = {**config["trainer"], "devices": 1, "strategy": "auto", "num_nodes": 1}
     for subset in ("base", "novel"):
         dataset = {**config["dataset"], "class_subset": subset}
-        datamodule = VideoDataModule(dataset=dataset, backbone=config["backbone"], seed=config["seed"])
+        datamodule = VideoDataModule(dataset=dataset, backbone=config["backbone"], seed=config["seed"],
+                                     cache_dir=Path(config["paths"]["cache_dir"]))
         run = load_clip_run(str(run_dir), Path(config["paths"]["models_dir"]), overrides={"dataset": dataset},
                             class_names=datamodule.class_names)
         results, path = evaluate(run.module, datamodule, {**run.config, "trainer": trainer}, "test",

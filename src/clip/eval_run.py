@@ -58,7 +58,10 @@ def _evaluate_run(config: dict, keys: list[str]) -> dict:
     # How frames are read (the frame store, decoder-side resize) is this command's, as the Trainer is: a run's
     # own settings may point at another machine's store, and runs from before these keys have none.
     dataset.update({key: config["dataset"][key] for key in LOADING_KEYS})
-    datamodule = VideoDataModule(dataset=dataset, backbone=run_config["backbone"], seed=run_config["seed"])
+    # A run trained before dataset.index_cache existed does not record it: this command's value applies.
+    dataset.setdefault("index_cache", config["dataset"]["index_cache"])
+    datamodule = VideoDataModule(dataset=dataset, backbone=run_config["backbone"], seed=run_config["seed"],
+                                 cache_dir=Path(config["paths"]["cache_dir"]))
     cross = datamodule.class_names != trained_names
     run = load_clip_run(str(run_dir), models_dir, overrides={"dataset": dataset},
                         class_names=datamodule.class_names if cross else None)
@@ -75,7 +78,8 @@ def _evaluate_run(config: dict, keys: list[str]) -> dict:
 
 def _evaluate_zero_shot(config: dict) -> dict:
     require_clip_backbone(config["backbone"])
-    datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=config["seed"])
+    datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=config["seed"],
+                                 cache_dir=Path(config["paths"]["cache_dir"]))
     pl.seed_everything(config["seed"], workers=True)  # a random-init backbone (clip_tiny) is then reproducible
     module = ClipVideoModule.from_config(config, datamodule.class_names).eval()
     out_dir = Path(config["zero_shot_dir"]) / "eval"

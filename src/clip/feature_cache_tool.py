@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from src.clip.data.datamodule import VideoDataModule
 from src.clip.feature_cache import FrameFeatureSource, caching_plan
 from src.clip.models.backbone import load_clip
-from src.clip.models.registry import build_method
+from src.clip.models.registry import METHODS, build_method
 from src.core.errors import UserError
 from src.core.feature_cache.fill import prepare_caches
 
@@ -26,15 +26,18 @@ def cache_features(cfg: DictConfig) -> dict:
     config = OmegaConf.to_container(cfg, resolve=True)
     if str(config["dataset"]["feature_cache"]) in ("off", "False", "read"):
         config["dataset"]["feature_cache"] = "auto"  # this tool's whole point is to write the cache
+    method = METHODS.get(config["method"]["name"])
+    if method is not None and not method.caches_frame_features():  # before anything is read or written
+        raise UserError(f"method={config['method']['name']} cannot use cached frame features (it prompts the image "
+                        "tower); nothing to build")
     pl.seed_everything(cfg.seed, workers=True)  # a random-init backbone is a function of the seed (as in src.train)
-    datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=cfg.seed)
+    datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=cfg.seed,
+                                 cache_dir=Path(config["paths"]["cache_dir"]))
     datamodule.prepare_data()
     clip, tokenizer = load_clip(config["backbone"])
     model = build_method(config["method"], clip, tokenizer, datamodule.class_names, config["dataset"]["num_frames"])
-    mode, cache_eval, cache_train = caching_plan(config, model)
-    if not cache_eval:
-        raise UserError(f"method={config['method']['name']} cannot use cached frame features (it prompts the image "
-                        "tower); nothing to build")
+    mode, _, cache_train = caching_plan(config, model)   # cacheable (checked above): evaluation is cached
+    datamodule.keep_index()  # past the checks: a scanned dataset index goes to the index cache
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     prepared = prepare_caches(FrameFeatureSource(config, cache_train), model, datamodule,

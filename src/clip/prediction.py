@@ -58,7 +58,8 @@ def load_model(cfg: dict) -> tuple[ClipVideoModule, dict, list[str]]:
         raise UserError(f"run= is required for method={cfg['method']['name']}: give a trained run "
                         "('method/dataset/run_id' or its folder), or use method=zero_shot without a run")
     require_clip_backbone(cfg["backbone"])
-    names = list(cfg["classes"]) if cfg["classes"] else prompt_names(read_index(cfg["dataset"]).class_names)
+    names = list(cfg["classes"]) if cfg["classes"] else \
+        prompt_names(read_index(cfg["dataset"], cache_dir=Path(cfg["paths"]["cache_dir"])).class_names)
     pl.seed_everything(cfg["seed"], workers=True)  # a random-init backbone (clip_tiny) is reproducible
     return ClipVideoModule.from_config(cfg, names).eval(), cfg, names
 

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 def build(cfg: DictConfig) -> TaskParts:
     config = OmegaConf.to_container(cfg, resolve=True)
     require_clip_backbone(config["backbone"])  # before the data path reads backbone keys a CSN config lacks
-    datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=cfg.seed)
+    datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=cfg.seed,
+                                 cache_dir=Path(config["paths"]["cache_dir"]))
     # The module needs the class names now, before the Trainer (whose fit calls prepare_data on one process per
     # node) exists, so the data is prepared here first. Every process does it: under torchrun or SLURM all ranks
     # build at once with no process group to wait at, and prepare_data is idempotent and atomic (temp folder +
@@ -114,8 +115,8 @@ class ClipTask(Task):
     def predict(self, cfg: dict) -> list[dict]:
         return predict_clip(cfg, find_inputs(cfg["inputs"], VIDEO_SUFFIXES), Path(cfg["output"]))
 
-    def check_dataset(self, dataset: dict, check: dict) -> DatasetReport:
-        return check_clip_dataset(dataset, check)
+    def check_dataset(self, dataset: dict, check: dict, cache_dir: Path) -> DatasetReport:
+        return check_clip_dataset(dataset, check, cache_dir)
 
     def cache_features(self, cfg: DictConfig) -> dict:
         return cache_features(cfg)

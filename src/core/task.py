@@ -39,7 +39,8 @@ class Task:
         raise self.refuse("detect")
 
     # data_tools.check_dataset
-    def check_dataset(self, dataset: dict, check: dict) -> DatasetReport:
+    def check_dataset(self, dataset: dict, check: dict, cache_dir: Path) -> DatasetReport:
+        """`cache_dir`: paths.cache_dir (task=clip keeps its dataset index there)."""
         raise self.refuse("check_dataset")
 
     # data_tools.cache_features

@@ -90,6 +90,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
                             also=(False,)),
         "frame_store_short_side": POSITIVE,
         "frame_store_quality": Rule(int, "an integer from 1 to 100", low=1, high=100),
+        "index_cache": Rule(str, "auto | off | rebuild", choices=("auto", "off", "rebuild"), also=(False,)),
         "augment_on": one_of("loader", "device"),
         "augment": SWITCH, "balanced_sampling": SWITCH, "check_clips": SWITCH, "generate_if_missing": SWITCH,
         "persistent_workers": SWITCH, "decode_resize": SWITCH,

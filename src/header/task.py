@@ -99,8 +99,8 @@ class HeaderTask(Task):
     def detect(self, cfg: dict) -> dict:
         return run_detection(cfg)
 
-    def check_dataset(self, dataset: dict, check: dict) -> DatasetReport:
-        return check_header_dataset(dataset, check)
+    def check_dataset(self, dataset: dict, check: dict, cache_dir: Path) -> DatasetReport:
+        return check_header_dataset(dataset, check)   # clips are listed in CSVs: no index to cache
 
     def check_training_inputs(self, cfg: DictConfig) -> None:
         check_sampling(cfg.dataset)

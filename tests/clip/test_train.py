@@ -131,6 +131,9 @@ def test_two_process_cpu_ddp_writes_artifacts_once(subprocess_cli, tiny_clip_run
     val_videos = results["data"]["num_videos"]["val"]
     # Metrics are synced: both ranks' halves are counted (the sampler pads an odd split by one video).
     assert val_videos <= results["num_videos"] <= val_videos + 1
+    # The dataset index: scanned while the run was built, written once (global rank 0, in setup), readable.
+    [index_file] = (tmp_path / "cache" / "index").glob("*.json")
+    assert json.loads(index_file.read_text())["splits"]["train"]["path"]
 
 
 @pytest.mark.slow  # end to end, long: make test-all

@@ -20,36 +20,7 @@ from src.clip.data.index import (
     read_ucf101,
 )
 from src.core.errors import UserError
-
-UCF_CLASSES = ["ApplyEyeMakeup", "YoYo", "PlayingTV"]
-
-
-def touch(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"")
-    return path
-
-
-def write(path: Path, lines: list[str], newline: str = "\n") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(line + newline for line in lines))
-    return path
-
-
-def make_ucf(root: Path, groups: int = 4, clips: int = 2) -> Path:
-    """Groups 1..groups-1 train, the last group tests; Windows line ends as in the real lists."""
-    train, test = [], []
-    for label, name in enumerate(UCF_CLASSES, start=1):
-        for g in range(1, groups + 1):
-            for c in range(1, clips + 1):
-                rel = f"{name}/v_{name}_g{g:02d}_c{c:02d}.avi"
-                touch(root / rel)
-                (test.append(rel) if g == groups else train.append(f"{rel} {label}"))
-    lists = root / "ucfTrainTestlist"
-    write(lists / "classInd.txt", [f"{i} {n}" for i, n in enumerate(UCF_CLASSES, start=1)], newline="\r\n")
-    write(lists / "trainlist01.txt", train, newline="\r\n")
-    write(lists / "testlist01.txt", test, newline="\r\n")
-    return root
+from tests.clip.index_layouts import UCF_CLASSES, make_hmdb, make_ucf, touch, write
 
 
 # ----------------------------------------------------------------------------------------------- class names
@@ -121,18 +92,6 @@ def test_read_index_missing_root_says_how_to_get_it(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------------- HMDB-51
-def make_hmdb(root: Path) -> Path:
-    splits = root / "testTrainMulti_7030_splits"
-    for name in ("brush_hair", "sword_exercise"):
-        lines = []
-        for film, split_id in (("April_09", 1), ("Blade_1", 1), ("Veoh_Alpha", 2), ("Other", 0)):
-            video = f"{film}_{name}_u_nm_np1_ba_goo_0.avi"
-            touch(root / name / video)
-            lines.append(f"{video} {split_id} ")                                  # trailing space as in HMDB
-        write(splits / f"{name}_test_split1.txt", lines)
-    return root
-
-
 def test_hmdb51_reads_train_test_and_groups(tmp_path):
     index = read_hmdb51(make_hmdb(tmp_path), split=1)
     assert index.class_names == ["brush_hair", "sword_exercise"]

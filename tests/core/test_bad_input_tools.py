@@ -27,6 +27,7 @@ CHECK_DATASET = [
     ("interpolation_unresolvable", CHECK_CLIP, ["check.output=${{nope}}"], "config key check.output"),
     ("batch_size_0", CHECK_CLIP, ["dataset.batch_size=0"], "dataset.batch_size=0"),
     ("num_workers_negative", CHECK_CLIP, ["dataset.num_workers=-1"], "dataset.num_workers=-1"),
+    ("index_cache_unknown", CHECK_CLIP, ["dataset.index_cache=sometimes"], "dataset.index_cache='sometimes'"),
     ("header_backbone_on_clip", CHECK_CLIP, ["backbone=csn_tiny"], "task=clip needs a backbone of kind clip"),
     ("header_num_frames_0", CHECK_HEADER, ["dataset.num_frames=0"], "dataset.num_frames=0"),
     ("header_flip_prob_2", CHECK_HEADER, ["dataset.flip_prob=2"], "dataset.flip_prob=2"),

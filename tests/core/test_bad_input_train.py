@@ -90,6 +90,7 @@ CASES = [
     ("val_fraction_1", "clip", ["dataset.val_fraction=1"], "dataset.val_fraction=1: must be a fraction strictly"),
     ("k_train_0", "clip", ["dataset.k_train=0"], "dataset.k_train=0"),
     ("feature_cache_unknown", "clip", ["dataset.feature_cache=sometimes"], "dataset.feature_cache='sometimes'"),
+    ("index_cache_unknown", "clip", ["dataset.index_cache=sometimes"], "dataset.index_cache='sometimes'"),
     ("accelerator_tpu", "clip", ["trainer.accelerator=tpu"], "trainer.accelerator='tpu'"),
     ("cpu_threads_0", "clip", ["trainer.cpu_threads=0"], "trainer.cpu_threads=0"),
     ("last_every_n_steps_0", "clip", ["callbacks.last_every_n_steps=0"], "callbacks.last_every_n_steps=0"),

@@ -22,9 +22,11 @@ from src.core.dataset_report import DatasetReport, spread
 TOP_VALUES = 10                  # most common resolutions / codecs / fps listed in the report
 
 
-def check_clip_dataset(dataset: dict, check: dict) -> DatasetReport:
+def check_clip_dataset(dataset: dict, check: dict, cache_dir: Path | None = None) -> DatasetReport:
+    """`cache_dir`: where `dataset.index_cache` keeps the index (None: scan). The index lists the videos; every
+    one of them is still opened by the probe pass, so a video removed since the index was kept is reported."""
     report = DatasetReport(task="clip", dataset=dataset["name"])
-    index = read_index(dataset, strict=False)
+    index = read_index(dataset, strict=False, cache_dir=cache_dir)
     splits = _splits(index)
     report.facts.update({"root": str(dataset["root"]), "layout": index.layout,
                          "num_classes": len(index.class_names),

@@ -5,7 +5,9 @@ official class index is base (ViFi-CLIP's protocol; with an odd count the extra 
 raw class names (a published split dropped in). Novel = every other class, in class-index order.
 """
 import logging
+from collections.abc import Sequence
 
+from src.clip.data.record_rows import RecordRows
 from src.clip.data.records import DatasetIndex, VideoRecord
 from src.core.errors import UserError
 
@@ -37,9 +39,12 @@ def restrict_classes(index: DatasetIndex, subset: str | None, base_classes: list
                         f"the {len(index.class_names)} classes)")
     new_label = {index.class_names.index(name): i for i, name in enumerate(kept)}
 
-    def keep(records: list[VideoRecord] | None) -> list[VideoRecord] | None:
+    def keep(records: Sequence[VideoRecord] | None) -> Sequence[VideoRecord] | None:
         if records is None:
             return None
+        if isinstance(records, RecordRows):   # from the index cache: relabel the column, build no record
+            kept_at = [i for i, label in enumerate(records.column("label")) if label in new_label]
+            return records.select(kept_at, label=[new_label[records.column("label")[i]] for i in kept_at])
         return [VideoRecord(r.path, new_label[r.label], r.group) for r in records if r.label in new_label]
 
     log.info("class_subset=%s: %d of %d classes (%s …)", subset, len(kept), len(index.class_names),

@@ -8,6 +8,7 @@ dataset has its own validation split (a list file's val list, Kinetics' val fold
 split. Then `k_train` / `k_val` videos per class are drawn with the run seed.
 """
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +22,8 @@ from src.clip.data.class_subset import restrict_classes
 from src.clip.data.dataset import VideoClipDataset, collate_skip_bad
 from src.clip.data.few_shot import group_holdout, k_per_class
 from src.clip.data.frame_source import FrameSource
-from src.clip.data.index import read_index
+from src.clip.data.index import open_index
+from src.clip.data.index_cache import IndexFile
 from src.clip.data.records import VideoRecord
 from src.clip.data.sampler import FrameSampler
 from src.clip.data.transforms import VideoTransform
@@ -35,16 +37,19 @@ log = logging.getLogger(__name__)
 class VideoSplits:
     """The videos of each split, after the hold-out and few-shot draws, and the class names."""
     raw_class_names: list[str]
-    train: list[VideoRecord]
-    val: list[VideoRecord]
-    test: list[VideoRecord]
+    train: Sequence[VideoRecord]     # RecordRows when the index came from the index cache (records built on access)
+    val: Sequence[VideoRecord]
+    test: Sequence[VideoRecord]
     val_source: str
 
 
 class VideoDataModule(pl.LightningDataModule):
-    def __init__(self, dataset: dict, backbone: dict, seed: int):
+    def __init__(self, dataset: dict, backbone: dict, seed: int, cache_dir: Path | None = None):
+        """`cache_dir`: `paths.cache_dir`, where `dataset.index_cache` keeps the dataset index (None: no cache)."""
         super().__init__()
         self.dataset_cfg, self.backbone_cfg, self.seed = dict(dataset), dict(backbone), seed
+        self.cache_dir = cache_dir
+        self.index_file: IndexFile | None = None  # a scanned index the index cache does not hold yet (keep_index)
         self.sampler = FrameSampler(dataset["num_frames"], dataset["num_temporal_views"], dataset["frame_interval"])
         self.frames = FrameSource(dataset, backbone["image_size"])  # the videos, or the decoded-frame store
         self.train_set = self.val_set = self.test_set = None  # built by setup(); cached features via use_cached()
@@ -58,14 +63,15 @@ class VideoDataModule(pl.LightningDataModule):
     def splits(self) -> VideoSplits:
         """Read once, on first use (after prepare_data); `dataset.class_subset` keeps base or novel classes only."""
         dataset, seed = self.dataset_cfg, self.seed
-        index = restrict_classes(read_index(dataset), dataset["class_subset"], dataset["base_classes"])
+        index, self.index_file = open_index(dataset, cache_dir=self.cache_dir)
+        index = restrict_classes(index, dataset["class_subset"], dataset["base_classes"])
         if index.val is None:
             train, val = group_holdout(index.train, dataset["val_fraction"], seed)
             val_source = f"{dataset['val_fraction']:.0%} of the train list, held out by group"
         else:
             train, val, val_source = index.train, index.val, "the dataset's validation split"
         splits = VideoSplits(list(index.class_names), k_per_class(train, dataset["k_train"], seed),
-                             k_per_class(val, dataset["k_val"], seed), list(index.test), val_source)
+                             k_per_class(val, dataset["k_val"], seed), index.test, val_source)
         for split, records in (("train", splits.train), ("val", splits.val)):
             if not records:
                 raise UserError(f"dataset {dataset['name']}: the {split} split is empty; check dataset.root "
@@ -79,6 +85,7 @@ class VideoDataModule(pl.LightningDataModule):
         return splits
 
     def setup(self, stage: str | None = None) -> None:
+        self.keep_index()
         if self.train_set is not None:
             return  # built once: a later stage (test after fit) keeps the datasets, cached ones included
         self.frames.prepare(self.videos_by_split(stage), self.trainer, self.dataset_cfg["num_workers"])
@@ -86,7 +93,14 @@ class VideoDataModule(pl.LightningDataModule):
         self.val_set = self._pixels(self.val_records, train=False)
         self.test_set = self._pixels(self.test_records, train=False)
 
-    def _pixels(self, records: list[VideoRecord], train: bool) -> VideoClipDataset:
+    def keep_index(self) -> None:
+        """Write a scanned index to the index cache on global rank 0, once bad input can no longer stop the run."""
+        self.splits  # noqa: B018  (reads the index if nothing has yet)
+        unwritten, self.index_file = self.index_file, None
+        if unwritten is not None and (self.trainer is None or self.trainer.is_global_zero):
+            unwritten.write()
+
+    def _pixels(self, records: Sequence[VideoRecord], train: bool) -> VideoClipDataset:
         transform = self._transform(train=train)
         return VideoClipDataset(records, self.sampler, transform, train, self.seed, self.frames.opener(transform))
 
@@ -168,15 +182,15 @@ class VideoDataModule(pl.LightningDataModule):
         return prompt_names(self.splits.raw_class_names)
 
     @property
-    def train_records(self) -> list[VideoRecord]:
+    def train_records(self) -> Sequence[VideoRecord]:
         return self.splits.train
 
     @property
-    def val_records(self) -> list[VideoRecord]:
+    def val_records(self) -> Sequence[VideoRecord]:
         return self.splits.val
 
     @property
-    def test_records(self) -> list[VideoRecord]:
+    def test_records(self) -> Sequence[VideoRecord]:
         return self.splits.test
 
     @property

@@ -5,11 +5,13 @@ temporal-major (view v = temporal view v // num_spatial x spatial crop v % num_s
 `collate_skip_bad` drops the None items of a batch and counts them.
 """
 import logging
+from collections.abc import Sequence
 
 import torch
 from torch.utils.data import Dataset
 
 from src.clip.data.reader import VideoReader
+from src.clip.data.record_rows import RecordRows
 from src.clip.data.records import VideoRecord
 from src.clip.data.sampler import FrameSampler
 from src.clip.data.transforms import VideoTransform
@@ -20,9 +22,9 @@ log = logging.getLogger(__name__)
 
 
 class VideoClipDataset(Dataset):
-    def __init__(self, records: list[VideoRecord], sampler: FrameSampler, transform: VideoTransform,
+    def __init__(self, records: Sequence[VideoRecord], sampler: FrameSampler, transform: VideoTransform,
                  train: bool, seed: int, open_video=VideoReader):
-        self.records = list(records)
+        self.records = records if isinstance(records, RecordRows) else list(records)   # rows pickle cheaply
         # `with open_video(path) as video:` gives `num_frames` and `read(indices)`: a VideoReader or a frame-store
         # entry (src/clip/data/frame_source.py); either raises BadVideoError for a video that cannot be read.
         self.open_video = open_video

@@ -58,7 +58,11 @@ class ClipVideoClassifier(nn.Module):
     def frame_features_cacheable(self) -> bool:
         """Frames go through the frozen, unprompted image tower (derived: a method that prompts it overrides
         encode_frames or view_logits), so per-frame features can be computed once and cached."""
-        cls = type(self)
+        return type(self).caches_frame_features()
+
+    @classmethod
+    def caches_frame_features(cls) -> bool:
+        """frame_features_cacheable, known from the class (before a model is built)."""
         return cls.encode_frames is ClipVideoClassifier.encode_frames and cls.view_logits is ClipVideoClassifier.view_logits
 
     def forward_features(self, features: Tensor, text_features: Tensor | None = None) -> Tensor:

@@ -8,6 +8,7 @@ to unpack it. File names keep their brackets, `&` and `!` (they are paths, never
 """
 from pathlib import Path
 
+from src.clip.data.readers import Reader
 from src.clip.data.readers.ucf101 import check_split
 from src.clip.data.records import (
     DatasetIndex,
@@ -22,10 +23,26 @@ from src.core.errors import UserError
 SPLIT_DIR = "testTrainMulti_7030_splits"
 ARCHIVE_DIR = "hmdb51_org"                  # where people unpack hmdb51_org.rar (one <class>.rar per class)
 _IDS = {"1": "train", "2": "test"}          # 0: not used in this split
+MISSING_FIX = "fix the split file or re-extract that class's .rar"
 
 
 def read_hmdb51(root: Path, split: int, strict: bool = True) -> DatasetIndex:
     """The official split `split` (1, 2, 3). strict: a listed video not on disk is an error (else noted)."""
+    root, split_files = Path(root), split_files_of(root, split)
+    split_dir, suffix = split_files[0].parent, f"_test_split{split}.txt"
+    class_names = [f.name[: -len(suffix)] for f in split_files]
+    videos = _find_video_dir(root, class_names)
+    train, test, missing = [], [], []
+    for label, (name, split_file) in enumerate(zip(class_names, split_files)):
+        for kind, record in _split_records(videos, name, label, split_file, missing):
+            (train if kind == "train" else test).append(record)
+    layout = f"hmdb51 split {split}: class folders in {videos}, split lists in {split_dir}"
+    index = DatasetIndex(train=train, test=test, class_names=class_names, val=None, layout=layout, missing=missing)
+    return raise_if_missing(index, MISSING_FIX) if strict else index
+
+
+def split_files_of(root: Path, split: int) -> list[Path]:
+    """The per-class split files of `split` (<class>_test_split<split>.txt), sorted: what a scan reads."""
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"{root} does not exist or is not a folder; point dataset.root at the folder you "
@@ -36,15 +53,7 @@ def read_hmdb51(root: Path, split: int, strict: bool = True) -> DatasetIndex:
     split_files = sorted(split_dir.glob(f"*{suffix}"))
     if not split_files:
         raise UserError(f"{split_dir}: no *{suffix} files; re-extract test_train_splits.rar into {root}")
-    class_names = [f.name[: -len(suffix)] for f in split_files]
-    videos = _find_video_dir(root, class_names)
-    train, test, missing = [], [], []
-    for label, (name, split_file) in enumerate(zip(class_names, split_files)):
-        for kind, record in _split_records(videos, name, label, split_file, missing):
-            (train if kind == "train" else test).append(record)
-    layout = f"hmdb51 split {split}: class folders in {videos}, split lists in {split_dir}"
-    index = DatasetIndex(train=train, test=test, class_names=class_names, val=None, layout=layout, missing=missing)
-    return raise_if_missing(index, "fix the split file or re-extract that class's .rar") if strict else index
+    return split_files
 
 
 def _find_split_dir(root: Path) -> Path:
@@ -94,3 +103,11 @@ def _split_records(videos: Path, name: str, label: int, split_file: Path, missin
         # HMDB clips are named <source film>_<class>_<tags>: the film is the group (same actors and scene).
         group = parts[0].split(f"_{name}_")[0] if f"_{name}_" in parts[0] else None
         yield kind, VideoRecord(path, label, group)
+
+
+READER = Reader(
+    scan=lambda root, dataset: read_hmdb51(root, dataset["split"], strict=False),
+    inputs=lambda root, dataset: split_files_of(root, dataset["split"]),
+    settings=("split",),
+    check=lambda index, dataset, strict: raise_if_missing(index, MISSING_FIX) if strict else index,
+)

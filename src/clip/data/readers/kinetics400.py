@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from src.clip.data.readers import Reader
+from src.clip.data.record_rows import column
 from src.clip.data.records import DatasetIndex, MissingVideo, VideoRecord, require_dir
 from src.core.errors import UserError
 
@@ -32,6 +34,11 @@ CSV_NAMES = {split: (*names, *(f"kinetics_400_{n}" for n in names), *(f"kinetics
 
 def read_kinetics400(root: Path, max_missing_fraction: float, strict: bool = True) -> DatasetIndex:
     """train / val (/ test) splits. strict: more than max_missing_fraction of a split missing is an error."""
+    return check_kinetics400(scan_kinetics400(root), Path(root), max_missing_fraction, strict)
+
+
+def scan_kinetics400(root: Path) -> DatasetIndex:
+    """Every clip on disk that the annotations (or the class folders) list; the listed ones not on disk in `missing`."""
     root = require_dir(root, "point dataset.root at the Kinetics-400 folder (with train/ and val/)")
     train_csv = find_csv(root, "train")
     if train_csv is not None:
@@ -48,17 +55,41 @@ def read_kinetics400(root: Path, max_missing_fraction: float, strict: bool = Tru
     missing: list[MissingVideo] = []
     splits = {split: _split_records(root, split, class_index, missing) for split in ("train", "val", "test")}
     train, val, test = splits["train"], splits["val"], splits["test"]
-    _check_missing(splits, missing, max_missing_fraction, strict)
+    test_source = "test/" if test else "val (no test split on disk)"
+    layout = (f"kinetics400: {len(class_names)} classes, labels from "
+              f"{f'annotation CSVs ({train_csv.parent})' if train_csv is not None else 'class folders'}; test = {test_source}")
+    return DatasetIndex(train=train, test=test or val, class_names=class_names, val=val, layout=layout,
+                        missing=missing)
+
+
+def check_kinetics400(index: DatasetIndex, root: Path, max_fraction: float, strict: bool) -> DatasetIndex:
+    """Missing clips counted and warned about per split (strict: above max_fraction of a split is an error); an
+    empty train or val split is an error. Run on every index, scanned or read from the index cache."""
+    splits = {"train": index.train, "val": index.val, "test": [] if index.test is index.val else index.test}
+    missing_split = column(index.missing, "split")
+    for split, records in splits.items():
+        absent = [i for i, name in enumerate(missing_split) if name == split]
+        if not absent:
+            continue
+        first, listed = index.missing[absent[0]], len(records) + len(absent)
+        message = (f"{first.where.rsplit(':', 1)[0]}: {len(absent)} of {listed} listed {split} clips are not on "
+                   f"disk (first: {first.path.name})")
+        if strict and len(absent) > max_fraction * listed:
+            raise UserError(f"{message}, more than dataset.max_missing_fraction={max_fraction}; finish the "
+                            "download or raise dataset.max_missing_fraction")
+        log.warning("%s; they are left out (incomplete download)", message)
     for split in ("train", "val"):
         if not splits[split]:
             raise UserError(f"{root}: no {split} videos found; expected <root>/{SPLIT_FOLDERS[split][0]}/<label>/"
                             "<youtube_id>_<start:06d>_<end:06d>.mp4")
-    test_source = "test/" if test else "val (no test split on disk)"
-    layout = (f"kinetics400: {len(class_names)} classes, labels from "
-              f"{f'annotation CSVs ({train_csv.parent})' if train_csv is not None else 'class folders'}; test = {test_source}")
-    log.info("%s; %d train, %d val, %d test videos", layout, len(train), len(val), len(test or val))
-    return DatasetIndex(train=train, test=test or val, class_names=class_names, val=val, layout=layout,
-                        missing=missing)
+    log.info("%s; %d train, %d val, %d test videos", index.layout, len(index.train), len(index.val), len(index.test))
+    return index
+
+
+def annotation_files(root: Path) -> list[Path]:
+    """The annotation CSVs a scan reads (those present; without them the class folders are the truth)."""
+    root = require_dir(root, "point dataset.root at the Kinetics-400 folder (with train/ and val/)")
+    return [csv for split in SPLIT_FOLDERS if (csv := find_csv(root, split)) is not None]
 
 
 def find_csv(root: Path, split: str) -> Path | None:
@@ -89,20 +120,6 @@ def _split_records(root: Path, split: str, class_index: dict[str, int],
         log.warning("%s has no label column (the original test CSV): the %s split is left out", csv, split)
         return []
     return _from_csv(csv, folder, split, class_index, missing) if csv else _from_folders(folder, class_index)
-
-
-def _check_missing(splits: dict, missing: list[MissingVideo], max_fraction: float, strict: bool) -> None:
-    for split, records in splits.items():
-        absent = [m for m in missing if m.split == split]
-        if not absent:
-            continue
-        listed = len(records) + len(absent)
-        message = (f"{absent[0].where.split(':')[0]}: {len(absent)} of {listed} listed {split} clips are not on "
-                   f"disk (first: {absent[0].path.name})")
-        if strict and len(absent) > max_fraction * listed:
-            raise UserError(f"{message}, more than dataset.max_missing_fraction={max_fraction}; finish the "
-                            "download or raise dataset.max_missing_fraction")
-        log.warning("%s; they are left out (incomplete download)", message)
 
 
 def _read_csv(csv: Path) -> pd.DataFrame:
@@ -164,3 +181,13 @@ def _videos_by_stem(folder: Path) -> dict[str, Path]:
 def _youtube_id(stem: str) -> str:
     match = _CLIP_STEM.match(stem)
     return match.group("youtube_id") if match else stem
+
+
+# max_missing_fraction is not a setting of the scan: the check applies it to the scanned or cached index alike.
+READER = Reader(
+    scan=lambda root, dataset: scan_kinetics400(root),
+    inputs=lambda root, dataset: annotation_files(root),
+    settings=(),
+    check=lambda index, dataset, strict: check_kinetics400(index, Path(dataset["root"]),
+                                                           dataset["max_missing_fraction"], strict),
+)

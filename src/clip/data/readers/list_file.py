@@ -8,6 +8,7 @@ labels themselves when they are names (sorted), or the folder each labelled vide
 """
 from pathlib import Path
 
+from src.clip.data.readers import Reader
 from src.clip.data.readers.ucf101 import ucf_group
 from src.clip.data.records import (
     LIST_HINT,
@@ -23,6 +24,8 @@ from src.clip.data.records import (
 from src.core.errors import UserError
 
 DEFAULT_CLASSES = "classes.txt"
+MISSING_FIX = "fix the path (relative to dataset.root, or absolute) or remove the line"
+SETTINGS = ("train_list", "val_list", "test_list", "class_names_file")
 
 
 def read_list(root: Path, train_list: str, val_list: str | None, test_list: str | None,
@@ -52,8 +55,15 @@ def read_list(root: Path, train_list: str, val_list: str | None, test_list: str 
     layout = f"list: videos under {root}, lists {', '.join(str(sources[s][0]) for s in lines)}; class names {names_from}"
     index = DatasetIndex(train=splits["train"], test=splits["test"], class_names=class_names,
                          val=splits["val"] if val_list is not None else None, layout=layout, missing=missing)
-    return raise_if_missing(index, "fix the path (relative to dataset.root, or absolute) or remove the line") \
-        if strict else index
+    return raise_if_missing(index, MISSING_FIX) if strict else index
+
+
+def list_inputs(root: Path, dataset: dict) -> list[Path]:
+    """The list files and the class-name file (given, or <root>/classes.txt, present or not) a scan reads."""
+    root = require_dir(root, "point dataset.root at the folder the list files' paths are relative to")
+    lists = [dataset[key] for key in ("train_list", "val_list", "test_list") if dataset[key] is not None]
+    names = dataset["class_names_file"] if dataset["class_names_file"] is not None else root / DEFAULT_CLASSES
+    return [Path(path) for path in (*lists, names)]
 
 
 def _require_file(path: str, key: str, fix: str) -> Path:
@@ -109,3 +119,11 @@ def _names_from_folders(entries: list, default: Path) -> list[str]:
         raise UserError(f"labels {sorted(folders)} do not count up from 0 without gaps, so class names cannot be "
                         f"read from the video folders; write {default} (one class name per line)")
     return [folders[i] for i in range(len(folders))]
+
+
+READER = Reader(
+    scan=lambda root, dataset: read_list(root, *(dataset[key] for key in SETTINGS), strict=False),
+    inputs=list_inputs,
+    settings=SETTINGS,
+    check=lambda index, dataset, strict: raise_if_missing(index, MISSING_FIX) if strict else index,
+)

@@ -10,6 +10,7 @@ testlist0N.txt "<Class>/<file>", Windows line ends). Accepted, found by looking 
 import re
 from pathlib import Path
 
+from src.clip.data.readers import Reader
 from src.clip.data.records import (
     DatasetIndex,
     MissingVideo,
@@ -27,22 +28,29 @@ LIST_DIR = "ucfTrainTestlist"
 VIDEO_DIRS = ("UCF-101", "UCF101")          # what UCF101.rar unpacks to (and a common respelling)
 # UCF-101 names its clips v_<Class>_gXX_cYY: gXX is one group of clips (same actor, same scene) within a class.
 _UCF_GROUP = re.compile(r"_(g\d+)_c\d+")
+MISSING_FIX = "fix the path or remove the line (UCF-101 is complete: re-extract UCF101.rar)"
 
 
 def read_ucf101(root: Path, split: int, strict: bool = True) -> DatasetIndex:
     """The official split `split` (1, 2, 3). strict: a listed video not on disk is an error (else noted)."""
+    class_file, train_file, test_file = list_files(root, split)
+    root, lists = Path(root), class_file.parent
+    class_names = read_class_ind(class_file)
+    videos = find_video_dir(root, lists, class_names[0])
+    missing: list[MissingVideo] = []
+    train = _train_records(videos, train_file, len(class_names), missing)
+    test = _test_records(videos, test_file, class_names, missing)
+    layout = f"ucf101 split {split}: videos in {videos}, lists in {lists}"
+    index = DatasetIndex(train=train, test=test, class_names=class_names, val=None, layout=layout, missing=missing)
+    return raise_if_missing(index, MISSING_FIX) if strict else index
+
+
+def list_files(root: Path, split: int) -> list[Path]:
+    """classInd.txt, trainlist0<split>.txt, testlist0<split>.txt: what a scan of `split` reads."""
     root = require_dir(root, "point dataset.root at the folder you unpacked UCF-101 into")
     check_split(split)
     lists = find_list_dir(root)
-    class_names = read_class_ind(lists / "classInd.txt")
-    videos = find_video_dir(root, lists, class_names[0])
-    missing: list[MissingVideo] = []
-    train = _train_records(videos, lists / f"trainlist0{split}.txt", len(class_names), missing)
-    test = _test_records(videos, lists / f"testlist0{split}.txt", class_names, missing)
-    layout = f"ucf101 split {split}: videos in {videos}, lists in {lists}"
-    index = DatasetIndex(train=train, test=test, class_names=class_names, val=None, layout=layout, missing=missing)
-    return raise_if_missing(index, "fix the path or remove the line (UCF-101 is complete: re-extract UCF101.rar)") \
-        if strict else index
+    return [lists / "classInd.txt", lists / f"trainlist0{split}.txt", lists / f"testlist0{split}.txt"]
 
 
 def check_split(split: int) -> None:
@@ -119,3 +127,11 @@ def _test_records(videos: Path, test_file: Path, class_names: list[str],
 def ucf_group(rel: str) -> str | None:
     match = _UCF_GROUP.search(Path(rel).name)
     return match.group(1) if match else None
+
+
+READER = Reader(
+    scan=lambda root, dataset: read_ucf101(root, dataset["split"], strict=False),
+    inputs=lambda root, dataset: list_files(root, dataset["split"]),
+    settings=("split",),
+    check=lambda index, dataset, strict: raise_if_missing(index, MISSING_FIX) if strict else index,
+)
