@@ -223,11 +223,11 @@ def test_the_datamodule_draws_the_same_splits_from_a_cached_index(subset, sectio
 
     root, cache = make_ucf(tmp_path / "ucf", groups=5, clips=3), tmp_path / "cache"
     dataset = dataset_of(sections, "ucf101", root, k_train=4, class_subset=subset)
-    first_run = VideoDataModule(dataset, backbone={}, seed=7, cache_dir=cache)
+    first_run = VideoDataModule(dataset, BACKBONE, seed=7, cache_dir=cache)
     scanned = first_run.splits
     first_run.keep_index()
     no_scan(monkeypatch)
-    cached = VideoDataModule(dataset, backbone={}, seed=7, cache_dir=cache).splits
+    cached = VideoDataModule(dataset, BACKBONE, seed=7, cache_dir=cache).splits
     assert isinstance(cached.train, RecordRows) and isinstance(cached.test, RecordRows)
     assert [list(getattr(cached, s)) for s in ("train", "val", "test")] == \
         [list(getattr(scanned, s)) for s in ("train", "val", "test")]
