@@ -79,3 +79,24 @@ def test_local_submitit_launcher_runs_a_two_job_sweep_and_the_summary_collects_b
     summary = pd.read_csv(tmp_path / "multirun" / "summary.csv")
     assert sorted(summary["method.pooling"]) == ["attention", "mean"] and summary["val_top1"].notna().all()
     assert len(list((tmp_path / "multirun" / ".submitit").glob("*/*_log.out"))) == 2  # two submitit jobs
+
+
+@pytest.mark.slow  # four training runs in two sweeps: ~40 s here
+def test_optuna_search_run_twice_continues_its_study_in_the_sweep_folder(cli, synthetic_root, tiny_clip_run, tmp_path):
+    import optuna
+
+    args = ["-m", "hparams_search=clip_optuna", "experiment=demo", "hydra.sweeper.n_trials=2",
+            "hydra.sweeper.sampler.seed=3", f"dataset.root={synthetic_root}", *tiny_clip_run, *SHORT]
+    for _ in range(2):  # the second run: same sweep folder, same study (storage: <sweep dir>/optuna.db)
+        result = cli(args, tmp_path)
+        assert result.returncode == 0, result.stderr[-4000:]
+    sweep = tmp_path / "multirun"
+    study = optuna.load_study(study_name="clip_optuna", storage=f"sqlite:///{sweep}/optuna.db")
+    values = [t.value for t in study.trials]
+    assert len(values) == 4 and all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    # each trial in its own job folder (job N = trial N): the summary lists all four
+    summary = pd.read_csv(sweep / "summary.csv")
+    assert sorted(summary["job"]) == [0, 1, 2, 3]
+    assert sorted(summary["val_top1"]) == pytest.approx(sorted(values))
+    best = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    assert best["best_value"] == pytest.approx(max(values))  # task.optimize_direction: maximize val top-1
