@@ -40,6 +40,7 @@ from src.core.resume_checks import (
 from src.core.run_claim import claimed_run_folder
 from src.core.run_ids import check_run_ids, check_sweep_run_ids
 from src.core.run_status import recorded
+from src.core.sweep_resume import train_or_skip
 from src.tasks import get_task
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def optimized_metric(cfg: DictConfig, summary: dict) -> float | None:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")  # absolute: works under -m and in-process
 def hydra_main(cfg: DictConfig) -> float | None:
     with one_line_errors():
-        return optimized_metric(cfg, train(cfg))
+        return optimized_metric(cfg, train_or_skip(cfg, train))  # a sweep run again: finished jobs skipped
 
 
 def check_training_inputs(cfg: DictConfig) -> None:
