@@ -45,3 +45,9 @@ def test_profile_writes_its_report_in_the_run_folder(cli, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = (run_folder(tmp_path) / "fit-profile.txt").read_text()
     assert "run_training_epoch" in report and "training_step" in report
+
+
+def test_lightnings_fast_dev_run_needs_no_plus_and_skips_the_best_checkpoint_test(cli, tmp_path):
+    proc = cli(["experiment=demo", "trainer.fast_dev_run=true", *QUIET], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "test/acc" in proc.stdout  # the test after fit ran on the trained weights (fast_dev_run keeps no best)
