@@ -108,8 +108,9 @@ def build_and_fit(cfg: DictConfig, ckpt: dict | None) -> dict:
         else:
             trainer.fit(parts.module, datamodule=parts.datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
             if cfg.task.test_after_fit and getattr(parts.datamodule, "has_test", False):
-                trainer.test(parts.module, datamodule=parts.datamodule,
-                             ckpt_path="best" if trainer.checkpoint_callback else None, weights_only=True)
+                best = trainer.checkpoint_callback and not trainer.fast_dev_run  # fast_dev_run saves none
+                trainer.test(parts.module, datamodule=parts.datamodule, ckpt_path="best" if best else None,
+                             weights_only=True)
 
     summary = parts.summary() if trainer.is_global_zero else {}
     if trainer.is_global_zero:

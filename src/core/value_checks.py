@@ -103,6 +103,10 @@ SECTIONS: dict[str, dict[str, Rule]] = {
         "accelerator": one_of("auto", "cpu", "gpu", "cuda", "mps"),
         "num_sanity_val_steps": integer(-1, "an integer >= -1 (-1: all)"),
         "cpu_threads": Rule(int, "auto, a positive integer or null", low=1, also=("auto",), null=True),
+        "fast_dev_run": Rule(int, "true, false or a batch count >= 0", low=0, also=(True, False)),
+        "overfit_batches": number("a batch count or a fraction >= 0", 0.0),
+        **{f"limit_{split}_batches": number("a batch count or a fraction >= 0 (or null: all)", 0.0, null=True)
+           for split in ("train", "val", "test", "predict")},
     },
     "optimizer": {"lr": number("a number >= 0 (or null)", 0.0, null=True),   # 0: the weights stay (a check run)
                   "weight_decay": number("a number >= 0 (or null)", 0.0, null=True)},

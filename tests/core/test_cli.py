@@ -26,6 +26,23 @@ def test_help_lists_the_groups(cli, tmp_path):
     assert "video_coop" in proc.stdout
 
 
+def test_help_opens_with_the_commands_and_lists_only_real_choices(cli, tmp_path):
+    proc = cli(["--help"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    head = proc.stdout.split("== Configuration groups ==")[0]
+    assert head.startswith("train (videoprompt)") and "vp-evaluate" in head and "vp-check-dataset" in head
+    method_line = next(line for line in proc.stdout.splitlines() if line.startswith("method: "))
+    assert method_line == "method: dual_coop, stt, video_coop, vidop, vilt, vita, zero_shot"
+    groups = proc.stdout.split("== Config ==")[0]
+    assert "_base" not in groups and "_text_context" not in groups
+
+
+def test_an_internal_base_is_not_a_choice(cli, tmp_path):
+    line = _one_error_line(cli(["method=_base"], tmp_path))
+    assert "unknown method '_base'" in line and "video_coop" in line and "_text_context" not in line
+    assert not (tmp_path / "outputs").exists()
+
+
 @pytest.mark.parametrize("arg, words", [("method=nope", ["method", "nope", "video_coop"]),
                                         ("backbone=resnet", ["backbone", "resnet", "clip_tiny"])])
 def test_unknown_group_option(cli, tmp_path, arg, words):

@@ -8,6 +8,8 @@ REPO = Path(__file__).resolve().parents[2]
 PATH = re.compile(r"(?<![\w/.-])((?:src|conf|data_tools|benchmarks|tests|docs)/[\w./-]*\w)")
 PLACEHOLDER = re.compile(r"[*<>{}]|/x\.py$|/nope\.yaml$")   # globs, <run dir>/… and README's examples
 GENERATED = ("benchmarks/results",)                          # written by the benchmarks, not committed
+BARE_MODULE = re.compile(r"(?<![\w/.-])(\w+\.py)\b")          # "videomae_convert.py": a file named without its folder
+SEED_SCRIPT = re.compile(r"seed's (\w+\.py)")                  # the original scripts: outside the repository
 OUTSIDE = re.compile(r"\b(DESIGN|METHODS)\.md\b|shared/seeds")
 
 
@@ -44,4 +46,16 @@ def test_every_referenced_path_exists():
 def test_nothing_points_outside_the_repository():
     offenders = [f"{p.relative_to(REPO)}:{n}" for p in sources() if p != Path(__file__)
                  for n, line in enumerate(p.read_text().splitlines(), 1) if OUTSIDE.search(line)]
+    assert offenders == []
+
+
+def test_every_python_file_a_config_comment_names_without_a_folder_exists():
+    """conf/ comments name modules by their path (src/…/x.py); a bare name must still be a file of the repository."""
+    ours = {p.name for folder in ("src", "data_tools", "benchmarks") for p in (REPO / folder).rglob("*.py")}
+    offenders = []
+    for path in (REPO / "conf").rglob("*.yaml"):
+        text = path.read_text()
+        seed = set(SEED_SCRIPT.findall(text))
+        offenders += [f"{path.relative_to(REPO)}: {name}" for name in BARE_MODULE.findall(text)
+                      if name not in ours and name not in seed]
     assert offenders == []

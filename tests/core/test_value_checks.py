@@ -15,7 +15,8 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 COMPOSED = [("train", []), ("train", ["task=header"]), ("train", ["task=header", "dataset=header_synthetic"]),
             ("train", ["method=dual_coop"]), ("evaluate", []), ("evaluate", ["task=header"]), ("predict", []),
             ("predict", ["task=header"]), ("detect", ["run=x", "video=y"]),
-            ("check_dataset", [])] + [("train", [f"experiment={p.stem}"]) for p in sorted(CONF.glob("experiment/*"))]
+            ("check_dataset", [])] + [("train", [f"experiment={p.stem}"]) for p in sorted(CONF.glob("experiment/*"))] \
+           + [("train", [f"debug={p.stem}"]) for p in sorted(CONF.glob("debug/*"))]
 
 
 def _compose(root: str, overrides: list[str]):
@@ -60,3 +61,11 @@ def test_the_first_value_out_of_range_names_the_key_and_what_it_must_be():
     cfg = OmegaConf.create({"top_k": 0, "device": "tpu", "seed": 1})
     with pytest.raises(UserError, match=r"^top_k=0: must be a positive integer$"):
         check_table(cfg, "predict")
+
+
+@pytest.mark.parametrize("override, words", [("trainer.overfit_batches=-1", "a batch count or a fraction >= 0"),
+                                             ("trainer.limit_train_batches=-2", "a batch count or a fraction"),
+                                             ("trainer.fast_dev_run=-1", "true, false or a batch count")])
+def test_the_debug_trainer_keys_are_checked(override, words):
+    with pytest.raises(UserError, match=words):
+        check_table(_compose("train", [override]), "train")
