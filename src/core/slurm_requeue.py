@@ -1,0 +1,43 @@
+"""A fit stopped by SLURM (SIGUSR1 before the time limit or a preemption, SIGTERM) puts its own job back in the
+queue, after StopOnSignal (src/core/interrupt.py) has written last.ckpt; the requeued job resumes from it through
+`ckpt_path=auto` (src/core/auto_resume.py; the default under hydra/launcher=slurm).
+
+Why our own `scontrol requeue $SLURM_JOB_ID` and not a library's:
+- Lightning's SLURMEnvironment(auto_requeue) saves its own hpc_ckpt_<n>.ckpt (not last.ckpt) from inside the
+  signal handler, wherever the step happens to be, and resumes from it only when nobody passes ckpt_path;
+- submitit's checkpoint/requeue (max_num_timeout > 0) also acts inside its handler (for its own USR2) and only
+  re-pickles the job: it knows nothing of our checkpoint.
+Here the requeue comes after last.ckpt is complete on disk, at the end of an optimizer step, once per job (rank
+zero), and the requeued job is the same submitit job (same pickle, same Hydra job number, same SLURM job id, so the
+same run folder).
+
+Exit code: the process still exits 128 + the signal number (138 for SIGUSR1, 143 for SIGTERM). SLURM ignores the
+exit code of a job it has requeued (scontrol requeue ends the running copy itself and the job goes back to
+PENDING); submitit, whose own requeue path exits 255 without a result file, just keeps waiting for the job.
+"""
+import os
+import signal
+import subprocess
+
+# What SLURM sends: SIGUSR1 (--signal=USR1@<s>, conf/hydra/launcher/slurm.yaml) before the time limit or a
+# preemption, SIGTERM when it stops the job. SIGINT (Ctrl-C) is a person: never requeued.
+REQUEUE_SIGNALS = (signal.SIGUSR1, signal.SIGTERM)
+
+
+def requeue_command(job_id: str) -> list[str]:
+    return ["scontrol", "requeue", job_id]
+
+
+def requeue_this_job(signum: int) -> str:
+    """Requeue the SLURM job this process runs in -> the words to add to the interrupt line ("" outside SLURM or
+    for a signal that does not requeue)."""
+    job_id = os.environ.get("SLURM_JOB_ID")
+    if not job_id or signum not in REQUEUE_SIGNALS:
+        return ""
+    try:
+        subprocess.run(requeue_command(job_id), check=True, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as err:  # no scontrol, a refusal (job cancelled), a hung daemon
+        detail = getattr(err, "stderr", None) or str(err)
+        reason = detail.strip().splitlines()[0] if detail.strip() else type(err).__name__
+        return f"; SLURM job {job_id} NOT requeued ({reason}): resubmit it with ckpt_path=auto"
+    return f"; SLURM job {job_id} requeued: it resumes from there with ckpt_path=auto"
