@@ -99,7 +99,8 @@ def build_and_fit(cfg: DictConfig, ckpt: dict | None) -> dict:
                   "trainer.max_epochs to train on")
             return {}
         del ckpt
-    callbacks = build_callbacks(cfg) + resume_callbacks(cfg.run_dir, cfg.callbacks.last_every_n_steps) + parts.callbacks
+    resume = resume_callbacks(cfg.run_dir, cfg.callbacks.last_every_n_steps, cfg.callbacks.requeue_on_sigterm)
+    callbacks = build_callbacks(cfg) + resume + parts.callbacks
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=build_loggers(cfg),
                                                   plugins=[AtomicCheckpointIO()])  # best/last.ckpt: temp + rename
     if rank_zero_only.rank == 0:  # run.json: what this run is, from now on (a resumed run keeps its own)

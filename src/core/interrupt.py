@@ -39,8 +39,9 @@ class StopOnSignal(Checkpoint):
     listed before it): the checkpoint holds their state for this batch. `save_last(trainer)` writes `last_path`
     (every rank takes part: under DDP the decision to stop is shared, so all ranks stop at the same step)."""
 
-    def __init__(self, last_path: Path, save_last: Callable[[pl.Trainer], None]):
+    def __init__(self, last_path: Path, save_last: Callable[[pl.Trainer], None], requeue_signals: tuple = ()):
         self.last_path, self.save_last = Path(last_path), save_last
+        self.requeue_signals = requeue_signals  # under SLURM these also requeue the job (src/core/slurm_requeue.py)
         self.received: int | None = None
         self._previous: dict = {}
         self._step_at_batch_start = -1
@@ -91,7 +92,7 @@ class StopOnSignal(Checkpoint):
         line = (f"interrupted by {signal.Signals(signum).name} at step {trainer.global_step}: {self.last_path} "
                 f"written; continue with ckpt_path={self.last_path}")
         if trainer.is_global_zero:  # one requeue per job, after every rank has written its part of last.ckpt
-            line += requeue_this_job(signum)
+            line += requeue_this_job(signum, self.requeue_signals)
             print(line, file=sys.stderr)
         raise Interrupted(signum, line)
 

@@ -1,5 +1,5 @@
-"""A fit stopped by SLURM (SIGUSR1 before the time limit or a preemption, SIGTERM) puts its own job back in the
-queue, after StopOnSignal (src/core/interrupt.py) has written last.ckpt; the requeued job resumes from it through
+"""A fit stopped by SLURM's SIGUSR1 (before the time limit or a preemption; SIGTERM too with
+callbacks.requeue_on_sigterm=true) puts its own job back in the queue, after StopOnSignal (src/core/interrupt.py) has written last.ckpt; the requeued job resumes from it through
 `ckpt_path=auto` (src/core/auto_resume.py; the default under hydra/launcher=slurm).
 
 Why our own `scontrol requeue $SLURM_JOB_ID` and not a library's:
@@ -19,20 +19,23 @@ import os
 import signal
 import subprocess
 
-# What SLURM sends: SIGUSR1 (--signal=USR1@<s>, conf/hydra/launcher/slurm.yaml) before the time limit or a
-# preemption, SIGTERM when it stops the job. SIGINT (Ctrl-C) is a person: never requeued.
-REQUEUE_SIGNALS = (signal.SIGUSR1, signal.SIGTERM)
+
+def requeue_signals_for(requeue_on_sigterm: bool) -> tuple[signal.Signals, ...]:
+    """SIGUSR1: SLURM's warning (--signal=USR1@<s>, conf/hydra/launcher/slurm.yaml) before the time limit, or at a
+    preemption (PreemptParameters=send_user_signal). SIGTERM only when asked (callbacks.requeue_on_sigterm): scancel
+    sends it too, and SLURM would requeue the cancelled job. SIGINT (Ctrl-C) is a person: never requeued."""
+    return (signal.SIGUSR1, signal.SIGTERM) if requeue_on_sigterm else (signal.SIGUSR1,)
 
 
 def requeue_command(job_id: str) -> list[str]:
     return ["scontrol", "requeue", job_id]
 
 
-def requeue_this_job(signum: int) -> str:
+def requeue_this_job(signum: int, requeue_signals: tuple) -> str:
     """Requeue the SLURM job this process runs in -> the words to add to the interrupt line ("" outside SLURM or
-    for a signal that does not requeue)."""
+    for a signal not in `requeue_signals`)."""
     job_id = os.environ.get("SLURM_JOB_ID")
-    if not job_id or signum not in REQUEUE_SIGNALS:
+    if not job_id or signum not in requeue_signals:
         return ""
     try:
         subprocess.run(requeue_command(job_id), check=True, capture_output=True, text=True, timeout=60)

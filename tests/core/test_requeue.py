@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from src.core.slurm_requeue import requeue_this_job
+from src.core.slurm_requeue import requeue_signals_for, requeue_this_job
 from tests.core.resumed_runs import KILL, assert_same, clip_files, header_files, steps_per_epoch
 from tests.header.clip_sets import train_val_csvs
 
@@ -84,7 +84,7 @@ def test_header_run_on_sigterm_requeues_and_resumes_exactly_with_ckpt_path_auto(
                                                                                 slurm_job, tiny_header_run):
     train, val = train_val_csvs(tmp_path / "clips")
     base = [*tiny_header_run, "backbone=csn_tiny", f"dataset.train_csv={train}", f"dataset.val_csv={val}",
-            "trainer.cpu_threads=1"]
+            "trainer.cpu_threads=1", "callbacks.requeue_on_sigterm=true"]  # a cluster that preempts with SIGTERM
     assert cli([*base, "run_name=ref"], tmp_path / "ref").returncode == 0
     reference = tmp_path / "ref/report/header_experiments/ref"
     steps = torch.load(reference / "last.ckpt", map_location="cpu", weights_only=True)["global_step"] // 2
@@ -109,14 +109,23 @@ def test_ckpt_path_auto_starts_fresh_without_last_ckpt_and_bad_values_are_one_li
         assert bad.returncode == 2 and bad.stdout == ""
         (line,) = bad.stderr.strip().splitlines()
         assert line.startswith(f"error: {words}") and line.endswith("or auto"), line
+    bad = cli([*base, "run_id=other", "callbacks.requeue_on_sigterm=sometimes"], tmp_path)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "error: callbacks.requeue_on_sigterm='sometimes': must be true or false"]
     assert not (tmp_path / "models/video_coop/ucf101/other").exists()
 
 
 def test_requeue_only_under_slurm_for_its_signals_and_a_failed_requeue_says_so(monkeypatch, tmp_path, slurm_job):
-    assert requeue_this_job(signal.SIGINT) == ""  # Ctrl-C is a person: never requeued
+    default, with_sigterm = requeue_signals_for(False), requeue_signals_for(True)
+    assert default == (signal.SIGUSR1,) and set(with_sigterm) == {signal.SIGUSR1, signal.SIGTERM}
+    assert requeue_this_job(signal.SIGINT, with_sigterm) == ""  # Ctrl-C is a person: never requeued
+    assert requeue_this_job(signal.SIGTERM, default) == ""  # scancel sends SIGTERM: a cancelled job stays cancelled
     assert not slurm_job.exists()
+    assert requeue_this_job(signal.SIGTERM, with_sigterm) == f"; SLURM job {JOB} requeued: it resumes from there with " \
+                                                             "ckpt_path=auto"
+    assert slurm_job.read_text().splitlines() == [f"requeue {JOB}"]
     (tmp_path / "bin/scontrol").write_text("#!/bin/sh\necho 'Requested operation is presently disabled' >&2\nexit 1\n")
-    assert requeue_this_job(signal.SIGUSR1) == (f"; SLURM job {JOB} NOT requeued (Requested operation is presently "
-                                                "disabled): resubmit it with ckpt_path=auto")
+    assert requeue_this_job(signal.SIGUSR1, default) == (f"; SLURM job {JOB} NOT requeued (Requested operation is "
+                                                         "presently disabled): resubmit it with ckpt_path=auto")
     monkeypatch.delenv("SLURM_JOB_ID")
-    assert requeue_this_job(signal.SIGTERM) == ""
+    assert requeue_this_job(signal.SIGUSR1, default) == ""  # not under SLURM
