@@ -42,6 +42,7 @@ from src.core.resume_checks import (
 from src.core.run_claim import claimed_run_folder
 from src.core.run_ids import check_run_ids, check_sweep_run_ids
 from src.core.run_status import recorded
+from src.core.slurm_requeue import lightning_slurm_environment
 from src.tasks import get_task
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,8 @@ def build_and_fit(cfg: DictConfig, ckpt: dict | None) -> dict:
     resume = resume_callbacks(cfg.run_dir, cfg.callbacks.last_every_n_steps, cfg.callbacks.requeue_on_sigterm)
     callbacks = build_callbacks(cfg) + resume + parts.callbacks
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=build_loggers(cfg),
-                                                  plugins=[AtomicCheckpointIO()])  # best/last.ckpt: temp + rename
+                                                  plugins=[AtomicCheckpointIO(),  # best/last.ckpt: temp + rename
+                                                           *lightning_slurm_environment()])
     if rank_zero_only.rank == 0:  # run.json: what this run is, from now on (a resumed run keeps its own)
         config = OmegaConf.to_container(cfg, resolve=True)
         start_manifest(parts.run_dir, task.name, task.describe_run(config), task.run_files(parts.run_dir))

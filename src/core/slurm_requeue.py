@@ -19,12 +19,21 @@ import os
 import signal
 import subprocess
 
+from lightning_fabric.plugins.environments import SLURMEnvironment
+
 
 def requeue_signals_for(requeue_on_sigterm: bool) -> tuple[signal.Signals, ...]:
     """SIGUSR1: SLURM's warning (--signal=USR1@<s>, conf/hydra/launcher/slurm.yaml) before the time limit, or at a
     preemption (PreemptParameters=send_user_signal). SIGTERM only when asked (callbacks.requeue_on_sigterm): scancel
     sends it too, and SLURM would requeue the cancelled job. SIGINT (Ctrl-C) is a person: never requeued."""
     return (signal.SIGUSR1, signal.SIGTERM) if requeue_on_sigterm else (signal.SIGUSR1,)
+
+
+def lightning_slurm_environment() -> list[SLURMEnvironment]:
+    """Under SLURM (as Lightning detects it): its SLURMEnvironment with its own requeue off, so one mechanism
+    requeues. Lightning's would save hpc_ckpt_<n>.ckpt and requeue from its handler (before the fit's first step, or
+    during the test after it), and a later fit without ckpt_path would silently resume that file. [] elsewhere."""
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
 
 
 def requeue_command(job_id: str) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from src.core.slurm_requeue import requeue_signals_for, requeue_this_job
+from src.core.slurm_requeue import lightning_slurm_environment, requeue_signals_for, requeue_this_job
 from tests.core.resumed_runs import KILL, assert_same, clip_files, header_files, steps_per_epoch
 from tests.header.clip_sets import train_val_csvs
 
@@ -129,3 +129,16 @@ def test_requeue_only_under_slurm_for_its_signals_and_a_failed_requeue_says_so(m
                                                          "presently disabled): resubmit it with ckpt_path=auto")
     monkeypatch.delenv("SLURM_JOB_ID")
     assert requeue_this_job(signal.SIGUSR1, default) == ""  # not under SLURM
+
+
+def test_under_slurm_lightning_keeps_its_environment_without_its_own_requeue(monkeypatch):
+    for name in ("SLURM_NTASKS", "SLURM_NTASKS_PER_NODE", "SLURM_JOB_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    assert lightning_slurm_environment() == []  # not SLURM: Lightning picks its environment as always
+    monkeypatch.setenv("SLURM_NTASKS", "8")
+    monkeypatch.setenv("SLURM_NTASKS_PER_NODE", "4")
+    monkeypatch.setenv("SLURM_JOB_NAME", "train")
+    (environment,) = lightning_slurm_environment()
+    assert environment.auto_requeue is False  # no hpc_ckpt_<n>.ckpt, no second requeue beside ours
+    monkeypatch.setenv("SLURM_JOB_NAME", "interactive")  # salloc + a shell: Lightning does not treat it as SLURM
+    assert lightning_slurm_environment() == []
