@@ -19,6 +19,7 @@ from rich.table import Table
 
 from src.core import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
 from src.core.atomic import write_json
+from src.core.auto_resume import check_auto_resume, load_auto_resume
 from src.core.checkpoint_writer import AtomicCheckpointIO
 from src.core.cli_checks import CONF_DIR
 from src.core.command_line import check_command_line
@@ -30,6 +31,7 @@ from src.core.loggers import build_callbacks, build_loggers
 from src.core.manifest import start_manifest
 from src.core.resume import resume_callbacks
 from src.core.resume_checks import (
+    AUTO,
     check_fits,
     check_resume,
     check_task,
@@ -40,6 +42,7 @@ from src.core.resume_checks import (
 from src.core.run_claim import claimed_run_folder
 from src.core.run_ids import check_run_ids, check_sweep_run_ids
 from src.core.run_status import recorded
+from src.core.slurm_requeue import lightning_slurm_environment
 from src.core.sweep_resume import train_or_skip
 from src.tasks import get_task
 
@@ -64,7 +67,7 @@ def apply_aliases(cfg: DictConfig) -> None:
 def train(cfg: DictConfig) -> dict:
     """Check, build everything from `cfg`, fit (or validate), and return the run's headline figures."""
     ckpt = None
-    if cfg.ckpt_path is not None:  # read and checked before anything in its run folder is touched
+    if cfg.ckpt_path is not None and cfg.ckpt_path != AUTO:  # read and checked before its run folder is touched
         ckpt = load_resume_checkpoint(cfg.ckpt_path)
         check_task(ckpt, cfg.ckpt_path, cfg.task.name)
         continue_in_run_folder(cfg, cfg.ckpt_path)  # same folder, same run id
@@ -75,6 +78,8 @@ def train(cfg: DictConfig) -> dict:
     apply_aliases(cfg)  # before resolving: keys that follow trainer.max_epochs (scheduler.T_max, …) see the alias
     resolve(cfg)  # once: fixes the run folder's timestamp for the whole run
     check_run_ids(cfg)  # run_id / run_name: one plain folder name each, before anything is created
+    if cfg.ckpt_path == AUTO:  # the run folder is known now: its last.ckpt, or a fresh run
+        ckpt = load_auto_resume(cfg)
     os.environ[RUN_DIR_ENV] = str(cfg.run_dir)
     check_values(cfg)
     with claimed_run_folder(cfg):  # never a folder that holds another run; <run_dir>/.lock until the run ends
@@ -96,9 +101,11 @@ def build_and_fit(cfg: DictConfig, ckpt: dict | None) -> dict:
                   "trainer.max_epochs to train on")
             return {}
         del ckpt
-    callbacks = build_callbacks(cfg) + resume_callbacks(cfg.run_dir, cfg.callbacks.last_every_n_steps) + parts.callbacks
+    resume = resume_callbacks(cfg.run_dir, cfg.callbacks.last_every_n_steps, cfg.callbacks.requeue_on_sigterm)
+    callbacks = build_callbacks(cfg) + resume + parts.callbacks
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=build_loggers(cfg),
-                                                  plugins=[AtomicCheckpointIO()])  # best/last.ckpt: temp + rename
+                                                  plugins=[AtomicCheckpointIO(),  # best/last.ckpt: temp + rename
+                                                           *lightning_slurm_environment()])
     if rank_zero_only.rank == 0:  # run.json: what this run is, from now on (a resumed run keeps its own)
         config = OmegaConf.to_container(cfg, resolve=True)
         start_manifest(parts.run_dir, task.name, task.describe_run(config), task.run_files(parts.run_dir))
@@ -148,7 +155,8 @@ def check_command(argv: list[str]) -> Path | None:
     """What train() would refuse, checked before Hydra creates its output folder (returned; None: no job runs)."""
     check_sweep_run_ids(argv)
     return check_command_line(argv, "train", before_resolve=[check_resume, apply_aliases],
-                              after_resolve=[check_run_ids, check_devices, check_run_folder, check_training_inputs])
+                              after_resolve=[check_run_ids, check_auto_resume, check_devices, check_run_folder,
+                                             check_training_inputs])
 
 
 def main() -> None:

@@ -1,6 +1,8 @@
-"""SIGTERM / SIGINT during a fit (what SLURM sends before it kills a job; Ctrl-C): the current training batch
-finishes, last.ckpt is written at that step, the run is marked `interrupted`, and the process exits with
-128 + the signal number (143 for SIGTERM, 130 for SIGINT). `ckpt_path=<run dir>/last.ckpt` resumes exactly.
+"""SIGUSR1 / SIGTERM / SIGINT during a fit (what SLURM sends before a time limit or a preemption, and when it stops
+a job; Ctrl-C): the current training batch finishes, last.ckpt is written at that step, the run is marked
+`interrupted`, and the process exits with 128 + the signal number (138 for SIGUSR1, 143 for SIGTERM, 130 for SIGINT).
+`ckpt_path=<run dir>/last.ckpt` (or ckpt_path=auto) resumes exactly. Under SLURM, SIGUSR1 / SIGTERM also requeue
+the job (src/core/slurm_requeue.py), after last.ckpt is written.
 
 Why not Lightning's handling: Lightning 2.6 catches SIGTERM only (`trainer.received_sigterm`), saves nothing, and
 raises `SIGTERMException`, a SystemExit without a code (the process exits 0), after the batch's loop bookkeeping;
@@ -17,8 +19,11 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Checkpoint
 
-# The signals that stop a fit with a checkpoint (a later SLURM requeue on SIGUSR1 goes beside them).
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+from src.core.slurm_requeue import requeue_this_job
+
+# The signals that stop a fit with a checkpoint. SIGUSR1: SLURM's warning before the time limit or a preemption
+# (conf/hydra/launcher/slurm.yaml asks for it); Lightning's own SLURM handler for it is replaced during the fit.
+STOP_SIGNALS = (signal.SIGUSR1, signal.SIGTERM, signal.SIGINT)
 
 
 class Interrupted(SystemExit):
@@ -34,8 +39,9 @@ class StopOnSignal(Checkpoint):
     listed before it): the checkpoint holds their state for this batch. `save_last(trainer)` writes `last_path`
     (every rank takes part: under DDP the decision to stop is shared, so all ranks stop at the same step)."""
 
-    def __init__(self, last_path: Path, save_last: Callable[[pl.Trainer], None]):
+    def __init__(self, last_path: Path, save_last: Callable[[pl.Trainer], None], requeue_signals: tuple = ()):
         self.last_path, self.save_last = Path(last_path), save_last
+        self.requeue_signals = requeue_signals  # under SLURM these also requeue the job (src/core/slurm_requeue.py)
         self.received: int | None = None
         self._previous: dict = {}
         self._step_at_batch_start = -1
@@ -85,7 +91,8 @@ class StopOnSignal(Checkpoint):
         signum = self.received or signal.SIGTERM  # a rank that got no signal stops with the others
         line = (f"interrupted by {signal.Signals(signum).name} at step {trainer.global_step}: {self.last_path} "
                 f"written; continue with ckpt_path={self.last_path}")
-        if trainer.is_global_zero:
+        if trainer.is_global_zero:  # one requeue per job, after every rank has written its part of last.ckpt
+            line += requeue_this_job(signum, self.requeue_signals)
             print(line, file=sys.stderr)
         raise Interrupted(signum, line)
 

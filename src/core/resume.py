@@ -21,6 +21,7 @@ from pytorch_lightning.callbacks import Checkpoint
 from src.core.interrupt import StopOnSignal
 from src.core.item_seeding import set_data_epoch
 from src.core.samplers import training_epoch
+from src.core.slurm_requeue import requeue_signals_for
 
 LAST = "last.ckpt"
 
@@ -150,6 +151,7 @@ class DataEpoch(pl.Callback):
         set_data_epoch(trainer.train_dataloader, training_epoch(trainer))
 
 
-def resume_callbacks(run_dir: str, last_every_n_steps: int | None) -> list[pl.Callback]:
+def resume_callbacks(run_dir: str, last_every_n_steps: int | None, requeue_on_sigterm: bool) -> list[pl.Callback]:
     last = LastCheckpoint(run_dir, last_every_n_steps)
-    return [RngState(), DataEpoch(), last, StopOnSignal(last.dirpath / LAST, last.save)]  # StopOnSignal after `last`
+    requeue_signals = requeue_signals_for(requeue_on_sigterm)
+    return [RngState(), DataEpoch(), last, StopOnSignal(last.dirpath / LAST, last.save, requeue_signals)]  # after last

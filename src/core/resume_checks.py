@@ -14,10 +14,13 @@ from src.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
-HINT = "pass a Lightning checkpoint such as <run dir>/last.ckpt"
+HINT = "pass a Lightning checkpoint such as <run dir>/last.ckpt, or auto"
+AUTO = "auto"  # ckpt_path=auto: this run folder's last.ckpt when it has one (src/core/auto_resume.py)
 
 
 def load_resume_checkpoint(path_text: str) -> dict:
+    if not isinstance(path_text, str):  # ckpt_path=3, ckpt_path=[a,b], ckpt_path=true: not a file name
+        raise UserError(f"ckpt_path={path_text}: not a file path; {HINT}")
     path = Path(path_text)
     if not path.is_file():
         raise UserError(f"ckpt_path={path}: no such file; {HINT}")
@@ -91,7 +94,8 @@ def check_fits(ckpt: dict, path: str, module: torch.nn.Module, strict: bool) -> 
 
 
 def check_resume(cfg: DictConfig) -> None:
-    """ckpt_path=: a Lightning checkpoint of this task; the run then continues in its folder (as train() does)."""
-    if cfg.ckpt_path is not None:
+    """ckpt_path=: a Lightning checkpoint of this task; the run then continues in its folder (as train() does).
+    ckpt_path=auto is checked once the run folder is resolved (src/core/auto_resume.py)."""
+    if cfg.ckpt_path is not None and cfg.ckpt_path != AUTO:
         check_task(load_resume_checkpoint(cfg.ckpt_path), cfg.ckpt_path, cfg.task.name)
         continue_in_run_folder(cfg, cfg.ckpt_path)

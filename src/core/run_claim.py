@@ -1,7 +1,8 @@
 """A training run gets a run folder of its own: never one that holds another run, never one another process uses.
 
 `claimed_run_folder(cfg)` around the build and fit of `src.train`:
-- a folder that already holds a run (RUN_FILES) is refused, unless this run resumes it (`ckpt_path` inside it);
+- a folder that already holds a run (RUN_FILES) is refused, unless this run resumes it (`ckpt_path` inside it;
+  `ckpt_path=auto` is resolved to the folder's last.ckpt before the claim, src/core/auto_resume.py);
 - `<run_dir>/.lock` (src/core/run_lock.py) is held until the run ends, however it ends (error, Ctrl-C);
 - folders it had to create and that are still empty at the end (a run refused before it wrote anything) are
   removed again, so bad input leaves nothing behind.

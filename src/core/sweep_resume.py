@@ -61,7 +61,9 @@ def train_or_skip(cfg: DictConfig, train: Callable[[DictConfig], dict]) -> dict:
 def _is_sweep_job(cfg: DictConfig) -> bool:
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
         return False
-    return cfg.get("ckpt_path") is None and int(os.environ.get("LOCAL_RANK", "0")) == 0
+    # ckpt_path=auto (the default under hydra/launcher=slurm) is a sweep job too: a finished job is skipped here,
+    # before auto would refuse its finished run folder.
+    return cfg.get("ckpt_path") in (None, "auto") and int(os.environ.get("LOCAL_RANK", "0")) == 0
 
 
 def _recorded_run_dir(job_dir: Path, overrides: list[str]) -> Path | None:

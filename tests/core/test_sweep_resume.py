@@ -53,9 +53,11 @@ def test_a_new_job_trains_and_records_the_run_folder_it_uses(job):
     assert json.loads((job.dir / "job.json").read_text()) == {"overrides": OVERRIDES, "run_dir": str(job.runs / "now-j1")}
 
 
-def test_a_finished_job_is_skipped_and_returns_its_recorded_result(job):
+@pytest.mark.parametrize("ckpt_path", [None, "auto"])  # auto: the default under hydra/launcher=slurm
+def test_a_finished_job_is_skipped_and_returns_its_recorded_result(job, ckpt_path):
     earlier_run(job, "finished", last_ckpt=True)
     (job.dir / "result.json").write_text(json.dumps({"overrides": OVERRIDES, "val_top1": 0.75}))
+    job.cfg.ckpt_path = ckpt_path
     assert sweep_resume.train_or_skip(job.cfg, job.train) == {"val_top1": 0.75}
     assert job.trained == []
 

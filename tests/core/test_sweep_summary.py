@@ -45,8 +45,10 @@ def test_slurm_launcher_composes_to_an_sbatch_script_that_follows_the_trainer(cl
     result = cli(["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2",
                   "hydra.launcher.partition=gpu", "hydra.launcher.account=lab", "--cfg", "all", "--resolve"], tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
-    launcher = yaml.safe_load(result.stdout)["hydra"]["launcher"]
+    composed = yaml.safe_load(result.stdout)
+    launcher = composed["hydra"]["launcher"]
     assert launcher["_target_"].endswith("SlurmLauncher")
+    assert composed["ckpt_path"] == "auto"  # a requeued job resumes its run folder (src/core/auto_resume.py)
     # What the launcher hands submitit (its own key mapping), rendered to the sbatch script it would submit.
     submitit = pytest.importorskip("submitit")
     from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
@@ -61,9 +63,9 @@ def test_slurm_launcher_composes_to_an_sbatch_script_that_follows_the_trainer(cl
                                   if k not in ("_target_", "submitit_folder")})
     script = executor._executor._make_submission_file_text("python -m src.train", "uid")
     for line in ("--nodes=2", "--ntasks-per-node=4", "--gpus-per-node=4", "--partition=gpu", "--account=lab",
-                 "--cpus-per-task=8", "--time=1440", "--mem=64GB"):
+                 "--cpus-per-task=8", "--time=1440", "--mem=64GB", "--signal=USR1@120", "--requeue"):
         assert f"#SBATCH {line}\n" in script, (line, script)
-    assert "srun" in script
+    assert "srun" in script and "USR2" not in script  # SIGUSR1 replaces submitit's own signal: one --signal line
 
 
 @pytest.mark.slow  # two submitit job processes, each importing torch and training: minutes on a loaded machine
