@@ -18,6 +18,12 @@ from tests.header.clip_sets import train_val_csvs
 JOB = "4242"
 
 
+def job_log(out_dir):
+    """Hydra's job log of the runs under `out_dir` (what reaches the console in-process depends on the logging
+    earlier tests set up; the file gets every line)."""
+    return (out_dir / "outputs" / "run" / "train.log").read_text()
+
+
 @pytest.fixture
 def slurm_job(monkeypatch, tmp_path) -> Path:
     """SLURM_JOB_ID set and a stub `scontrol` first on PATH; -> the file where it records each call's arguments."""
@@ -48,7 +54,7 @@ def _stopped_and_resumed(cli, root: Path, command: list[str], signal_name: str, 
 
     resumed = cli(auto, root)  # what the requeued job runs: the same command, the same SLURM job id
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"ckpt_path=auto: resuming the interrupted run in {run}" in resumed.stdout + resumed.stderr
+    assert f"ckpt_path=auto: resuming the interrupted run in {run}" in job_log(root)
     assert json.loads((run / "status.json").read_text())["status"] == "finished"
     assert calls.read_text().splitlines() == [f"requeue {JOB}"]  # no second requeue
 
@@ -102,7 +108,7 @@ def test_ckpt_path_auto_starts_fresh_without_last_ckpt_and_bad_values_are_one_li
     run = tmp_path / "models/video_coop/ucf101/r"
     fresh = cli([*base, "run_id=r", "ckpt_path=auto"], tmp_path)
     assert fresh.returncode == 0, fresh.stderr[-3000:]
-    assert f"ckpt_path=auto: no last.ckpt in {run}: starting a fresh run" in fresh.stdout + fresh.stderr
+    assert f"ckpt_path=auto: no last.ckpt in {run}: starting a fresh run" in job_log(tmp_path)
     assert json.loads((run / "status.json").read_text())["status"] == "finished"
     for value, words in (("3", "ckpt_path=3: not a file path"), ("autox", "ckpt_path=autox: no such file")):
         bad = cli([*base, "run_id=other", f"ckpt_path={value}"], tmp_path)
