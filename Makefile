@@ -35,7 +35,7 @@ test-all: $(STAMP)  ## every test, the slow ones too
 	$(PY) -m pytest -q -n auto --dist worksteal -m "" $(ARGS)
 
 lint: $(STAMP)  ## ruff
-	$(PY) -m ruff check src data_tools tests benchmarks
+	$(PY) -m ruff check src data_tools tests benchmarks hydra_plugins
 
 bench: $(STAMP)  ## the benchmarks in benchmarks/ (CPU, ~21 minutes on 2 quiet cores; not in `make test`)
 	$(PY) -m benchmarks.loader
