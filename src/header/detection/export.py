@@ -62,7 +62,7 @@ def export_mined_clips(video: VideoStream, found: Detections, view: ClipView, ke
 
     (Path(out_dir) / "clips").mkdir(parents=True, exist_ok=True)
     write_clips(video, list(requests.values()), crop, view.track, view.max_track_gap, done=done)
-    kept = [row for row in rows if row["path"] not in failed and (Path(out_dir) / row["path"]).is_file()]
+    kept = [row for row in rows if row["path"] not in failed]
     write_csv(Path(out_dir) / "clips.csv", pd.DataFrame(kept, columns=CLIP_COLUMNS))
     exported = {"exported_clips": len(kept), "export_skipped": len(rows) - len(kept) + len(skipped)}
     if crop is not None:

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 @dataclass
 class ScoringStats:
     windows: int = 0          # windows scored in this call
-    no_ball: int = 0          # windows not scored: a frame without a ball box
     frames: int = 0           # frames decoded
     gaps: int = 0             # missing stretches found
     decode_errors: int = 0    # packets that did not decode
@@ -90,7 +89,6 @@ def score_video(video: VideoStream, net: torch.nn.Module, preprocess: Callable, 
                                  "" if w.frames is None else round(next(probs), 6),
                                  "no_ball" if w.frames is None else "scored") for w in batch])
             stats.windows += len(with_pixels)
-            stats.no_ball += len(batch) - len(with_pixels)
 
     def record_gaps() -> None:
         new = sliding.gaps[stats.gaps:]

@@ -40,7 +40,9 @@ def write_clips(video: VideoStream, requests: list[ClipRequest], crop: CropSetti
     crops: dict[int, np.ndarray] = {}  # frame -> (S, S, 3) uint8, for the clips still pending
     gap = round(SEEK_AFTER_S * video.fps)
     runs = _runs(needed, gap)
-    for i, (first, last) in enumerate(runs):
+    i = 0
+    while i < len(runs):
+        first, last = runs[i]
         cost_before = video.frames_before_start
         for index, frame in video.frames(first, last + 1):
             box = boxes.get(index)
@@ -52,6 +54,7 @@ def write_clips(video: VideoStream, requests: list[ClipRequest], crop: CropSetti
         if video.frames_before_start - cost_before > 2 * gap and i + 1 < len(runs):
             log.info("%s: keyframes are far apart; reading the rest forward", video.path.name)
             runs[i + 1:] = [(runs[i + 1][0], runs[-1][1])]  # one more seek, then front to back
+        i += 1
     _finish(pending, crops, up_to=np.iinfo(np.int64).max, done=done)
 
 

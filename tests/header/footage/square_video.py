@@ -19,13 +19,15 @@ def ball_position(frame: int, width: int) -> tuple[int, int]:
 
 
 def write_square_video(path: Path, *, frames: int, width: int = 96, height: int = 64, fps: float = 25,
-                       video_id: str = "m1", half: int = 1, untracked: range = range(0)) -> pd.DataFrame:
+                       video_id: str = "m1", half: int = 1, untracked: range = range(0),
+                       gop_size: int | None = None) -> pd.DataFrame:
     """Write the video; return its track (video_id,half,frame,x,y,w,h,score), without the `untracked` frames."""
     ys, xs = np.mgrid[0:height, 0:width]
     background = np.stack([(xs * 2) % 200, (ys * 3) % 200, np.full_like(xs, 90)], -1).astype(np.uint8)  # (H, W, 3)
     rows = []
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with VideoWriter(Path(path), fps=fps, width=width, height=height) as writer:
+    keyframes = {} if gop_size is None else {"gop_size": gop_size}
+    with VideoWriter(Path(path), fps=fps, width=width, height=height, **keyframes) as writer:
         for f in range(frames):
             image = background.copy()
             x, y = ball_position(f, width)

@@ -173,3 +173,36 @@ def test_bad_input_is_one_error_line_and_writes_nothing(footage, tmp_path, capsy
     one_error_line(SimpleNamespace(returncode=code, stderr=captured.err, stdout=captured.out),
                    words.format(**fill))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_video_with_keyframes_far_apart_is_read_forward_after_one_costly_seek(tmp_path, caplog):
+    """Keyframes far apart: a seek restarts long before its target. After the first run of frames shows that, the
+    rest is read front to back (src/header/footage/clip_writer.py), and the clips equal a direct decode's."""
+    import logging
+
+    import av
+
+    from src.header.footage.crop import CropSettings, crop_frame
+
+    video = tmp_path / "v" / "far_1.mp4"
+    write_square_video(video, frames=900, fps=5, video_id="far", gop_size=900).to_csv(tmp_path / "t.csv", index=False)
+    with av.open(str(video)) as container:
+        keyframes = [i for i, p in enumerate(container.demux(video=0)) if p.is_keyframe]
+    with av.open(str(video)) as container:
+        decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    # x264 adds scene-cut keyframes: put the first clip just before the first keyframe that follows a long stretch
+    # without one, so its seek decodes > 2 x SEEK_AFTER_S (10 s = 50 frames at 5 fps) before reaching it.
+    first = next(b for a, b in zip(keyframes, keyframes[1:]) if b - a > 120) - 3
+    frames = [first, first + 120, first + 240]  # more than 50 frames apart: three runs of frames
+    assert frames[-1] + 2 < 900
+    pd.DataFrame({"video_id": "far", "half": 1, "frame": frames}).to_csv(tmp_path / "l.csv", index=False)
+    with caplog.at_level(logging.INFO, logger="src.header.footage.clip_writer"):
+        assert main(["--labels", str(tmp_path / "l.csv"), "--videos", str(tmp_path / "v"), "--output_dir",
+                     str(tmp_path / "o"), "--num_frames", "4", "--size", "32", "--negative_ratio", "0",
+                     "--no_progress"]) == 0
+    assert "keyframes are far apart" in caplog.text
+    whole = CropSettings("whole_frame", 4.5, 64, 32)
+    for frame in frames:  # whole-frame clips of frames frame-2 .. frame+1
+        clip = np.load(tmp_path / "o" / "clips" / f"far_1_{frame}_1.npy")
+        expected = np.stack([crop_frame(decoded[f], None, whole) for f in range(frame - 2, frame + 2)])
+        np.testing.assert_array_equal(clip, expected)
