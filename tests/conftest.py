@@ -171,3 +171,18 @@ def restore_torch_threads_after_each_test():
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def restore_logger_levels_after_each_test():
+    """The benchmarks run in-process quiet loggers for their tables (benchmarks/scaling.py sets `src` to WARNING):
+    give every test the levels it started with, so a later test's INFO lines (and the assertions on them) are not
+    silenced by which tests its xdist worker happened to run before."""
+    import logging
+
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]
+    levels = [(logger, logger.level, logger.disabled) for logger in loggers]
+    yield
+    for logger, level, disabled in levels:
+        logger.setLevel(level)
+        logger.disabled = disabled
