@@ -3,6 +3,7 @@
     python -m data_tools.make_synthetic                     # both, with the defaults below
     python -m data_tools.make_synthetic action --root data/synthetic/ucf_synth --seed 0 --groups 7
     python -m data_tools.make_synthetic action --root data/synthetic/hmdb_like --layout hmdb51
+    python -m data_tools.make_synthetic action --root data/synthetic/ssv2_like --layout ssv2   # or kinetics600
     python -m data_tools.make_synthetic header --root data/synthetic/header --seed 0 --num_clips 64
     python -m data_tools.make_synthetic match --out data/synthetic/match.mp4 --minutes 2 --fps 10
     python -m data_tools.make_synthetic match --wide --out data/synthetic/wide.mp4 --minutes 10 --fps 25
@@ -21,6 +22,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from src.core.cli_args import OneLineParser, above, at_least, output_file, output_folder, run_tool  # noqa: E402
 from src.core.errors import UserError  # noqa: E402
+from src.synthetic.archive_layouts import LAYOUTS  # noqa: E402
 from src.synthetic.datasets import make_action_dataset, make_header_dataset  # noqa: E402
 from src.synthetic.match_video import render_match_video  # noqa: E402
 from src.synthetic.wide_match import render_wide_match  # noqa: E402
@@ -40,8 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument("--num_frames", "--num-frames", type=int, default=32)
     action.add_argument("--width", type=int, default=64)
     action.add_argument("--height", type=int, default=48)
-    action.add_argument("--layout", default="flat", choices=("flat", "ucf101", "hmdb51", "kinetics400"),
-                        help="flat UCF-101 folders, or the tree the real ucf101 / hmdb51 / kinetics400 archives give")
+    action.add_argument("--layout", default="flat", choices=LAYOUTS,
+                        help="flat UCF-101 folders, or the tree the real archives give (ssv2: VP9 .webm)")
     header = commands.add_parser("header", help="soccer-header .npy clips + all_clips.csv",
                                  formatter_class=with_defaults)
     header.add_argument("--root", type=output_folder, default="data/synthetic/header")

@@ -72,7 +72,7 @@ def predict_clip(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
     sampler = FrameSampler(data["num_frames"], data["num_temporal_views"], data["frame_interval"])
     transform = VideoTransform(train=False, augment=False, image_size=backbone["image_size"], mean=backbone["mean"],
                                std=backbone["std"], num_spatial_views=data["num_spatial_views"],
-                               crop_scale=data["crop_scale"], color_jitter=data["color_jitter"])
+                               crop_scale=data["crop_scale"], color_jitter=data["color_jitter"], flip_prob=0.0)
     loader = DataLoader(PredictionVideos(files, sampler, transform), batch_size=cfg["batch_size"],
                         num_workers=cfg["num_workers"], collate_fn=list)
     top_k = min(int(cfg["top_k"]), len(names))

@@ -42,7 +42,7 @@ def make_action_dataset(root: Path, *, seed: int, groups: int, clips_per_group: 
     """Write the synthetic action set under `root` (skipped when complete); returns root.
 
     layout: flat (UCF-101 class folders + lists in the root) or the tree a real archive unpacks to: ucf101,
-    hmdb51, kinetics400 (see src/synthetic/archive_layouts.py).
+    hmdb51, kinetics400, kinetics600, ssv2 (VP9 .webm videos; see src/synthetic/archive_layouts.py).
     """
     _require(seed >= 0, "seed", f"must be >= 0, got {seed}")
     _require(groups >= 2, "groups", f"must be >= 2 so every split has train and test groups, got {groups}")
@@ -52,7 +52,8 @@ def make_action_dataset(root: Path, *, seed: int, groups: int, clips_per_group: 
              f"must be even and >= 16 (the video encoders need even sizes), got {width}x{height}")
     _require(layout in archive_layouts.LAYOUTS, "layout", f"must be one of {', '.join(archive_layouts.LAYOUTS)}, "
              f"got {layout!r}")
-    _require(layout != "kinetics400" or groups >= 3, "groups", f"must be >= 3 for the kinetics400 layout, got {groups}")
+    _require(layout not in archive_layouts.THREE_GROUP_LAYOUTS or groups >= 3, "groups",
+             f"must be >= 3 for the {layout} layout (validation, test and train groups), got {groups}")
     params = {"kind": "ucf101_action", "seed": seed, "groups": groups, "clips_per_group": clips_per_group,
               "num_frames": num_frames, "width": width, "height": height, "fps": FPS,
               "classes": list(ACTION_CLASSES)}
@@ -66,7 +67,7 @@ def make_action_dataset(root: Path, *, seed: int, groups: int, clips_per_group: 
                 for clip in range(1, clips_per_group + 1):
                     rng = np.random.default_rng([seed, class_index, group, clip])
                     frames = render_action_clip(name, rng, num_frames, width, height)  # (T, H, W, 3) uint8
-                    relative = ucf_layout.video_path(name, group, clip)
+                    relative = archive_layouts.video_path(layout, name, group, clip)
                     encode_video(tmp / relative, frames)
         ucf_layout.write_split_lists(tmp, list(ACTION_CLASSES), groups, clips_per_group)
         return archive_layouts.arrange(tmp, layout, list(ACTION_CLASSES), groups, clips_per_group)

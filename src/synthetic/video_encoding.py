@@ -1,7 +1,8 @@
 """Encode uint8 RGB frames into a real video file with PyAV (the FFmpeg bundled in the `av` wheel).
 
-Two codecs, so readers meet both kinds of file a user has: H.264 in .mp4 (what most cameras and Kinetics
-give; B-frames reorder presentation timestamps) and MPEG-4 Part 2 in .avi (what UCF-101 ships).
+Three codecs, so readers meet the kinds of file a user has: H.264 in .mp4 (what most cameras and Kinetics
+give; B-frames reorder presentation timestamps), MPEG-4 Part 2 in .avi (what UCF-101 ships) and VP9 in .webm
+(what Something-Something v2 ships; FFmpeg's libvpx-vp9, in the `av` wheels).
 """
 import logging
 from fractions import Fraction
@@ -20,6 +21,10 @@ GOP_SIZE = 12  # a keyframe every 12 frames, so a 32-frame clip has several: see
 # compression artefacts far below the motion signal the motion classes carry.
 _H264_OPTIONS = {"crf": "16", "preset": "medium", "threads": "1", "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0"}
 _MPEG4_BIT_RATE = 2_000_000
+# VP9 in constant-quality mode (bit rate 0 + crf); "realtime" / cpu-used 8: the fastest libvpx speed, as tiny clips
+# need no search effort. One thread, as for the others.
+_VP9_OPTIONS = {"crf": "16", "deadline": "realtime", "cpu-used": "8", "row-mt": "0"}
+_CODECS = {".avi": "mpeg4", ".webm": "libvpx-vp9"}
 
 
 @cache
@@ -36,19 +41,21 @@ def h264_encoder() -> str:
 
 
 def codec_for(suffix: str) -> str:
-    """.mp4 → H.264 (or the mpeg4 fallback); .avi → MPEG-4 Part 2."""
-    assert suffix in (".mp4", ".avi"), f"synthetic videos are .mp4 or .avi, got {suffix!r}"
-    return h264_encoder() if suffix == ".mp4" else "mpeg4"
+    """.mp4 → H.264 (or the mpeg4 fallback); .avi → MPEG-4 Part 2; .webm → VP9."""
+    assert suffix in (".mp4", *_CODECS), f"synthetic videos are .mp4, .avi or .webm, got {suffix!r}"
+    return h264_encoder() if suffix == ".mp4" else _CODECS[suffix]
 
 
 def encode_video(path: Path, frames: np.ndarray, fps: int = FPS) -> None:
-    """Write frames (T, H, W, 3) uint8 RGB to `path`; the container follows the suffix (.mp4 / .avi)."""
+    """Write frames (T, H, W, 3) uint8 RGB to `path`; the container follows the suffix (.mp4 / .avi / .webm)."""
     assert frames.ndim == 4 and frames.shape[-1] == 3 and frames.dtype == np.uint8, \
         f"frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}"
     num_frames, height, width, _ = frames.shape
     assert height % 2 == 0 and width % 2 == 0, f"yuv420p needs even sizes, got {width}x{height}"
     codec = codec_for(Path(path).suffix)
-    with av.open(str(path), mode="w") as container:
+    # WebM (Matroska) writes a random segment UID unless told to be bit-exact: the same seed would give other bytes.
+    options = {"fflags": "+bitexact"} if codec == "libvpx-vp9" else {}
+    with av.open(str(path), mode="w", options=options) as container:
         stream = container.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         # One thread: the encoders' output then does not depend on the machine's core count (reproducible).
@@ -56,6 +63,9 @@ def encode_video(path: Path, frames: np.ndarray, fps: int = FPS) -> None:
         stream.codec_context.gop_size = GOP_SIZE
         if codec == "mpeg4":
             stream.codec_context.bit_rate = _MPEG4_BIT_RATE
+        elif codec == "libvpx-vp9":
+            stream.codec_context.bit_rate = 0
+            stream.codec_context.options = dict(_VP9_OPTIONS)
         else:
             stream.codec_context.options = dict(_H264_OPTIONS)
         for index in range(num_frames):

@@ -30,7 +30,7 @@ JITTER = {"brightness": 0.4, "contrast": 0.4, "saturation": 0.4, "hue": 0.1}
 
 
 def transform(train: bool = False, augment: bool = False, size: int = 32) -> VideoTransform:
-    return VideoTransform(train, augment, size, [0, 0, 0], [1, 1, 1], 1, [0.6, 1.0], JITTER)
+    return VideoTransform(train, augment, size, [0, 0, 0], [1, 1, 1], 1, [0.6, 1.0], JITTER, 0.5)
 
 
 def store_at(folder: Path, short_side: int = 48, read_only: bool = False) -> FrameStore:

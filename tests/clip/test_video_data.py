@@ -130,18 +130,18 @@ def column_ramp(n: int, height: int, width: int) -> torch.Tensor:
 
 def test_eval_crops_slide_along_the_long_side_and_normalise():
     frames = column_ramp(2, 48, 96)
-    views = VideoTransform(False, False, 48, [0, 0, 0], [1, 1, 1], 3, [0.6, 1.0], JITTER)(frames)
+    views = VideoTransform(False, False, 48, [0, 0, 0], [1, 1, 1], 3, [0.6, 1.0], JITTER, 0.5)(frames)
     assert views.shape == (3, 2, 3, 48, 48) and views.dtype == torch.float32
     assert (views[:, 0, 0, 0, 0] * 255).round().tolist() == [0, 24, 48]       # start, centre, end
-    centre = VideoTransform(False, False, 48, [0, 0, 0], [1, 1, 1], 1, [0.6, 1.0], JITTER)(frames)
+    centre = VideoTransform(False, False, 48, [0, 0, 0], [1, 1, 1], 1, [0.6, 1.0], JITTER, 0.5)(frames)
     assert torch.equal(centre[0], views[1])
     rows = column_ramp(1, 48, 96).transpose(-1, -2)                            # 96 high, 48 wide: value = row
-    portrait = VideoTransform(False, False, 24, [0, 0, 0], [1, 1, 1], 3, [0.6, 1.0], JITTER)(rows)
+    portrait = VideoTransform(False, False, 24, [0, 0, 0], [1, 1, 1], 3, [0.6, 1.0], JITTER, 0.5)(rows)
     assert portrait.shape == (3, 1, 3, 24, 24)                                 # resized to 48 x 24 first
     top_rows = (portrait[:, 0, 0, 0, 0] * 255).tolist()                        # crops start at rows 0, 12, 24
     assert top_rows[0] < 2 and 23 < top_rows[1] < 26 and 47 < top_rows[2] < 50
     white = torch.full((1, 3, 40, 40), 255, dtype=torch.uint8)
-    normalised = VideoTransform(False, False, 32, [0.5, 0.25, 0.0], [0.5, 0.25, 2.0], 1, [0.6, 1.0], JITTER)(white)
+    normalised = VideoTransform(False, False, 32, [0.5, 0.25, 0.0], [0.5, 0.25, 2.0], 1, [0.6, 1.0], JITTER, 0.5)(white)
     assert torch.allclose(normalised[0, 0, :, 5, 5], torch.tensor([1.0, 3.0, 0.5]))
 
 
@@ -149,13 +149,13 @@ def test_training_augmentation_is_one_random_draw_for_the_whole_clip():
     torch.manual_seed(0)
     one_image = torch.randint(0, 256, (1, 3, 48, 64), dtype=torch.uint8)
     clip = one_image.repeat(6, 1, 1, 1)                                        # 6 identical frames
-    augment = VideoTransform(True, True, 32, [0, 0, 0], [1, 1, 1], 3, [0.3, 1.0], JITTER)
+    augment = VideoTransform(True, True, 32, [0, 0, 0], [1, 1, 1], 3, [0.3, 1.0], JITTER, 0.5)
     first, second = augment(clip), augment(clip)
     assert first.shape == (1, 6, 3, 32, 32)                                    # training: one view
     assert torch.equal(first[0], first[0, :1].expand_as(first[0]))            # every frame moved alike
     assert not torch.allclose(first, second)                                   # but it is random per clip
-    plain = VideoTransform(True, False, 32, [0, 0, 0], [1, 1, 1], 3, [0.3, 1.0], JITTER)(clip)
-    eval_centre = VideoTransform(False, False, 32, [0, 0, 0], [1, 1, 1], 1, [0.3, 1.0], JITTER)(clip)
+    plain = VideoTransform(True, False, 32, [0, 0, 0], [1, 1, 1], 3, [0.3, 1.0], JITTER, 0.5)(clip)
+    eval_centre = VideoTransform(False, False, 32, [0, 0, 0], [1, 1, 1], 1, [0.3, 1.0], JITTER, 0.5)(clip)
     assert torch.equal(plain, eval_centre)                                     # augment off: resize + centre
 
 
@@ -163,7 +163,7 @@ def test_training_augmentation_is_one_random_draw_for_the_whole_clip():
 def test_dataset_item_views_are_temporal_major(tmp_path):
     path = encode(tmp_path / "gray.mp4", 24, gray_frame)
     sampler = FrameSampler(3, 2, None)                                         # centres 2, 6, 10 | 14, 18, 22
-    transform = VideoTransform(False, False, 32, [0, 0, 0], [1, 1, 1], 3, [0.6, 1.0], JITTER)
+    transform = VideoTransform(False, False, 32, [0, 0, 0], [1, 1, 1], 3, [0.6, 1.0], JITTER, 0.5)
     item = VideoClipDataset([VideoRecord(path, 4, None)], sampler, transform, False, 0)[0]
     assert item["label"] == 4 and item["index"] == 0
     video = item["video"]
@@ -176,7 +176,7 @@ def test_bad_videos_are_skipped_warned_once_and_counted(tmp_path, caplog):
     good = encode(tmp_path / "good.avi", 24, gray_frame)
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00" * 100)
-    transform = VideoTransform(False, False, 32, [0, 0, 0], [1, 1, 1], 1, [0.6, 1.0], JITTER)
+    transform = VideoTransform(False, False, 32, [0, 0, 0], [1, 1, 1], 1, [0.6, 1.0], JITTER, 0.5)
     records = [VideoRecord(good, 0, None), VideoRecord(bad, 1, None), VideoRecord(good, 2, None)]
     dataset = VideoClipDataset(records, FrameSampler(4, 1, None), transform, True, 0)
     with caplog.at_level(logging.WARNING):

@@ -14,7 +14,7 @@ from pathlib import Path
 from src.clip.data.frame_source import frame_store_mode
 from src.clip.data.frame_store.fill import BUILD_HINT
 from src.clip.data.frame_store.store import FrameStore
-from src.clip.data.index import read_index
+from src.clip.data.index import COUNTS_MISSING, read_index
 from src.clip.data.probe import probe_videos
 from src.clip.data.records import DatasetIndex, VideoRecord
 from src.core.dataset_report import DatasetReport, spread
@@ -72,7 +72,7 @@ def _missing(report: DatasetReport, index: DatasetIndex, dataset: dict, limit: i
     if not index.missing:
         return
     items = [{"path": str(m.path), "where": m.where, "split": m.split} for m in index.missing[:limit]]
-    if dataset["format"] != "kinetics400":
+    if dataset["format"] not in COUNTS_MISSING:
         report.problem("missing_files", f"{len(index.missing)} listed video(s) are not on disk (training stops at "
                        "the first); fix the lists or re-extract the archive", items)
         return

@@ -169,7 +169,9 @@ class VideoDataModule(pl.LightningDataModule):
         cfg, backbone = self.dataset_cfg, self.backbone_cfg
         return VideoTransform(train=train, augment=cfg["augment"], image_size=backbone["image_size"],
                               mean=backbone["mean"], std=backbone["std"], num_spatial_views=cfg["num_spatial_views"],
-                              crop_scale=cfg["crop_scale"], color_jitter=cfg["color_jitter"])
+                              crop_scale=cfg["crop_scale"], color_jitter=cfg["color_jitter"],
+                              # Only augmented training flips: evaluating a run from before flip_prob existed needs none.
+                              flip_prob=cfg["flip_prob"] if train and cfg["augment"] else 0.0)
 
     # ------------------------------------------------------------------------------------------- description
     @property

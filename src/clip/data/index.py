@@ -10,7 +10,7 @@ from pathlib import Path
 
 from src.clip.data import readers
 from src.clip.data.index_cache import IndexFile, open_cached, parse_index_cache
-from src.clip.data.readers import hmdb51, kinetics400, list_file, ucf101
+from src.clip.data.readers import hmdb51, kinetics400, list_file, ssv2, ucf101
 from src.clip.data.readers.hmdb51 import read_hmdb51
 from src.clip.data.readers.kinetics400 import read_kinetics400
 from src.clip.data.readers.list_file import read_list
@@ -22,7 +22,9 @@ __all__ = ["DatasetIndex", "VideoRecord", "open_index", "read_hmdb51", "read_ind
            "read_list", "read_ucf101"]
 
 READERS: dict[str, readers.Reader] = {"ucf101": ucf101.READER, "hmdb51": hmdb51.READER,
-                                      "kinetics400": kinetics400.READER, "list": list_file.READER}
+                                      "kinetics400": kinetics400.READER, "ssv2": ssv2.READER, "list": list_file.READER}
+# Web-scale downloads that always lack some listed videos: their readers need dataset.max_missing_fraction.
+COUNTS_MISSING = ("kinetics400", "ssv2")
 
 
 def read_index(dataset: dict, strict: bool = True, cache_dir: Path | None = None) -> DatasetIndex:
@@ -30,7 +32,7 @@ def read_index(dataset: dict, strict: bool = True, cache_dir: Path | None = None
     cache at once (for a run, whose checks are not all done yet, see open_index).
 
     strict=False: listed videos that are not on disk are left out and noted in `index.missing` instead of
-    stopping (UCF-101, HMDB-51, list files) or of stopping above dataset.max_missing_fraction (Kinetics-400).
+    stopping (UCF-101, HMDB-51, list files) or of stopping above dataset.max_missing_fraction (Kinetics, SSv2).
     cache_dir: `paths.cache_dir`, where `dataset.index_cache` keeps the index; None scans (no cache).
     """
     index, unwritten = open_index(dataset, strict, cache_dir)
@@ -51,9 +53,9 @@ def open_index(dataset: dict, strict: bool = True, cache_dir: Path | None = None
     fmt = dataset["format"]
     if fmt not in READERS:
         raise UserError(f"dataset.format: unknown format {fmt!r}; use one of {', '.join(READERS)}")
-    if fmt == "kinetics400" and dataset.get("max_missing_fraction") is None:
-        raise UserError("dataset.max_missing_fraction: not set; a Kinetics-style dataset needs it (the fraction "
-                        "of listed clips a split may lack, e.g. 0.1; see conf/dataset/kinetics400.yaml)")
+    if fmt in COUNTS_MISSING and dataset.get("max_missing_fraction") is None:
+        raise UserError(f"dataset.max_missing_fraction: not set; the {fmt} format needs it (the fraction of listed "
+                        f"clips a split may lack, e.g. 0.1; see conf/dataset/{fmt}.yaml)")
     reader = READERS[fmt]
 
     def check(index: DatasetIndex) -> DatasetIndex:

@@ -2,7 +2,7 @@
 
 Evaluation: resize the short side to `image_size`, then `num_spatial_views` square crops along the long side
 (1 -> centre; 3 -> start, centre, end). Training: one view; with augmentation a random resized crop, horizontal
-flip and colour jitter drawn ONCE per clip: torchvision.transforms.v2 applied to the whole (N, 3, H, W) video
+flip (with probability flip_prob: 0 for datasets whose classes name a direction) and colour jitter drawn ONCE per clip: torchvision.transforms.v2 applied to the whole (N, 3, H, W) video
 tensor samples its parameters once per call, so every frame moves, flips and changes colour together.
 """
 import numpy as np
@@ -16,13 +16,15 @@ from src.core.errors import UserError
 
 class VideoTransform:
     def __init__(self, train: bool, augment: bool, image_size: int, mean: list[float], std: list[float],
-                 num_spatial_views: int, crop_scale: list[float], color_jitter: dict):
+                 num_spatial_views: int, crop_scale: list[float], color_jitter: dict, flip_prob: float):
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
             raise UserError(f"backbone.mean / backbone.std: need three values each (std > 0), got {mean} / {std}")
         if not isinstance(num_spatial_views, int) or num_spatial_views < 1:
             raise UserError(f"dataset.num_spatial_views: {num_spatial_views!r} must be a positive integer")
         if len(crop_scale) != 2 or not 0 < crop_scale[0] <= crop_scale[1] <= 1:
             raise UserError(f"dataset.crop_scale: {list(crop_scale)} must be [low, high] with 0 < low <= high <= 1")
+        if isinstance(flip_prob, bool) or not isinstance(flip_prob, (int, float)) or not 0 <= flip_prob <= 1:
+            raise UserError(f"dataset.flip_prob: {flip_prob!r} must be a probability in [0, 1]")
         self.image_size = image_size
         self.mean, self.std = list(mean), list(std)
         self.num_views = 1 if train else num_spatial_views          # training always sees one crop
@@ -30,7 +32,7 @@ class VideoTransform:
         if train and augment:
             self.augmentation = v2.Compose([
                 v2.RandomResizedCrop(image_size, scale=tuple(crop_scale), antialias=True),
-                v2.RandomHorizontalFlip(),
+                v2.RandomHorizontalFlip(p=flip_prob),
                 v2.ColorJitter(**color_jitter),
             ])
 

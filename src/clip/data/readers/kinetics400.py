@@ -1,13 +1,16 @@
-"""Kinetics-400: <root>/{train,val,test}/[<label>/]<youtube_id>_<start:06d>_<end:06d>.mp4 (+ annotation CSVs).
+"""Kinetics-400 and -600: <root>/{train,val,test}/[<label>/]<youtube_id>_<start:06d>_<end:06d>.mp4 (+ annotation CSVs).
 
 With the official annotation CSVs (label,youtube_id,time_start,time_end,split; in <root>/annotations/ or <root>,
-named train.csv / val.csv or validate.csv / test.csv, or kinetics_400_*.csv) the CSV is the truth: labels come
+named train.csv / val.csv or validate.csv / test.csv, or kinetics[_-]{400,600}_*.csv) the CSV is the truth: labels come
 from it, and clips it lists that are not on disk are left out, counted and warned about (Kinetics downloads are
 always incomplete: YouTube videos disappear) — unless more than `max_missing_fraction` of a split is missing,
 which is an error. Without the CSVs the class folders are the truth. A clip may sit directly in <root>/<split>/
 (the CVDF layout) or under a label folder spelled with underscores ("air_drumming"). The val folder may be
 called val, validate or valid. When a test split is on disk (test/ + its CSV with labels, or test/<label>/) it
 is the test split; otherwise val doubles as test (as the original release had no public test labels).
+Kinetics-600 (dataset=kinetics600) is read the same way: CVDF's k600 download is flat (<root>/{train,val,test}/
+<youtube_id>_…mp4) with annotations/train.csv, validate.csv and a test.csv without labels (cvdfoundation/
+kinetics-dataset issues #23 and #31; its older train.txt / val.txt are not the CSVs, and an error says so).
 """
 import logging
 import os
@@ -17,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from src.clip.data.readers import Reader
-from src.clip.data.record_rows import column
+from src.clip.data.readers.missing_share import check_missing_share
 from src.clip.data.records import DatasetIndex, MissingVideo, VideoRecord, require_dir
 from src.core.errors import UserError
 
@@ -28,8 +31,10 @@ _CSV_COLUMNS = ("label", "youtube_id", "time_start", "time_end")
 _CLIP_STEM = re.compile(r"^(?P<youtube_id>.+)_\d{6}_\d{6}$")
 # Names each split's folder and annotation CSV go by in the common downloads (official, CVDF, academic mirrors).
 SPLIT_FOLDERS = {"train": ("train",), "val": ("val", "validate", "valid"), "test": ("test",)}
-CSV_NAMES = {split: (*names, *(f"kinetics_400_{n}" for n in names), *(f"kinetics_{n}" for n in names))
+_CSV_PREFIXES = ("kinetics_400_", "kinetics-400_", "kinetics_600_", "kinetics-600_", "kinetics_")
+CSV_NAMES = {split: (*names, *(f"{prefix}{n}" for prefix in _CSV_PREFIXES for n in names))
              for split, names in SPLIT_FOLDERS.items()}
+_NOT_FOUND = "point dataset.root at the Kinetics folder (with train/ and val/)"
 
 
 def read_kinetics400(root: Path, max_missing_fraction: float, strict: bool = True) -> DatasetIndex:
@@ -39,7 +44,7 @@ def read_kinetics400(root: Path, max_missing_fraction: float, strict: bool = Tru
 
 def scan_kinetics400(root: Path) -> DatasetIndex:
     """Every clip on disk that the annotations (or the class folders) list; the listed ones not on disk in `missing`."""
-    root = require_dir(root, "point dataset.root at the Kinetics-400 folder (with train/ and val/)")
+    root = require_dir(root, _NOT_FOUND)
     train_csv = find_csv(root, "train")
     if train_csv is not None:
         class_names = sorted(_read_csv(train_csv)["label"].unique())
@@ -47,7 +52,10 @@ def scan_kinetics400(root: Path) -> DatasetIndex:
         train_dir = _split_folder(root, "train", required=True)
         class_names = sorted(d.name for d in train_dir.iterdir() if d.is_dir())
         if not class_names:
-            raise UserError(f"{train_dir}: no class folders and no annotations/train.csv; put the videos in "
+            old_list = root / "annotations" / "train.txt"       # CVDF's first Kinetics-600 annotations
+            hint = (f" ({old_list} is CVDF's old Kinetics-600 list, not the CSV: download train.csv and "
+                    "validate.csv from https://s3.amazonaws.com/kinetics/600/annotations/)") if old_list.is_file() else ""
+            raise UserError(f"{train_dir}: no class folders and no annotations/train.csv{hint}; put the videos in "
                             "<root>/train/<label>/ or add the official annotation CSVs")
     # Labels may be spelled "air drumming" (CSV) or "air_drumming" (folder): both find the same class.
     class_index = {name: i for i, name in enumerate(class_names)}
@@ -56,7 +64,7 @@ def scan_kinetics400(root: Path) -> DatasetIndex:
     splits = {split: _split_records(root, split, class_index, missing) for split in ("train", "val", "test")}
     train, val, test = splits["train"], splits["val"], splits["test"]
     test_source = "test/" if test else "val (no test split on disk)"
-    layout = (f"kinetics400: {len(class_names)} classes, labels from "
+    layout = (f"kinetics: {len(class_names)} classes, labels from "
               f"{f'annotation CSVs ({train_csv.parent})' if train_csv is not None else 'class folders'}; test = {test_source}")
     return DatasetIndex(train=train, test=test or val, class_names=class_names, val=val, layout=layout,
                         missing=missing)
@@ -65,21 +73,9 @@ def scan_kinetics400(root: Path) -> DatasetIndex:
 def check_kinetics400(index: DatasetIndex, root: Path, max_fraction: float, strict: bool) -> DatasetIndex:
     """Missing clips counted and warned about per split (strict: above max_fraction of a split is an error); an
     empty train or val split is an error. Run on every index, scanned or read from the index cache."""
-    splits = {"train": index.train, "val": index.val, "test": [] if index.test is index.val else index.test}
-    missing_split = column(index.missing, "split")
-    for split, records in splits.items():
-        absent = [i for i, name in enumerate(missing_split) if name == split]
-        if not absent:
-            continue
-        first, listed = index.missing[absent[0]], len(records) + len(absent)
-        message = (f"{first.where.rsplit(':', 1)[0]}: {len(absent)} of {listed} listed {split} clips are not on "
-                   f"disk (first: {first.path.name})")
-        if strict and len(absent) > max_fraction * listed:
-            raise UserError(f"{message}, more than dataset.max_missing_fraction={max_fraction}; finish the "
-                            "download or raise dataset.max_missing_fraction")
-        log.warning("%s; they are left out (incomplete download)", message)
-    for split in ("train", "val"):
-        if not splits[split]:
+    check_missing_share(index, max_fraction, strict)
+    for split, records in (("train", index.train), ("val", index.val)):
+        if not records:
             raise UserError(f"{root}: no {split} videos found; expected <root>/{SPLIT_FOLDERS[split][0]}/<label>/"
                             "<youtube_id>_<start:06d>_<end:06d>.mp4")
     log.info("%s; %d train, %d val, %d test videos", index.layout, len(index.train), len(index.val), len(index.test))
@@ -88,7 +84,7 @@ def check_kinetics400(index: DatasetIndex, root: Path, max_fraction: float, stri
 
 def annotation_files(root: Path) -> list[Path]:
     """The annotation CSVs a scan reads (those present; without them the class folders are the truth)."""
-    root = require_dir(root, "point dataset.root at the Kinetics-400 folder (with train/ and val/)")
+    root = require_dir(root, _NOT_FOUND)
     return [csv for split in SPLIT_FOLDERS if (csv := find_csv(root, split)) is not None]
 
 
@@ -105,7 +101,7 @@ def _split_folder(root: Path, split: str, required: bool) -> Path | None:
         if (root / name).is_dir():
             return root / name
     if required:
-        raise UserError(f"{root / SPLIT_FOLDERS[split][0]} does not exist; download the Kinetics-400 {split} "
+        raise UserError(f"{root / SPLIT_FOLDERS[split][0]} does not exist; download the Kinetics {split} "
                         "videos into it")
     return None
 
