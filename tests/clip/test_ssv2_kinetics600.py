@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from torchvision.transforms import v2
 
 from data_tools import make_synthetic
 from src.clip.data.class_subset import restrict_classes
+from src.clip.data.datamodule import VideoDataModule
 from src.clip.data.few_shot import k_per_class
 from src.clip.data.index import read_index
 from src.clip.data.reader import VideoReader
@@ -26,6 +28,7 @@ from src.clip.data.transforms import VideoTransform
 from src.core.errors import UserError
 from src.synthetic.action_clips import ACTION_CLASSES, render_action_clip
 from src.synthetic.ssv2_layout import TEMPLATES
+from tests.composed import section
 
 TINY = {"seed": 0, "num_frames": 6, "width": 32, "height": 32}
 GROUPS, CLIPS = 3, 2                      # group 1 = validation, group 2 = test, group 3 trains
@@ -72,6 +75,16 @@ def test_ssv2_classes_come_from_templates_and_validation_doubles_as_test(layouts
     # The filled-in "label" field is not the class: "pushing a yellow disc from left to right".
     row = next(r for r in rows(root, "train.json") if r["template"] == "Pushing [something] from left to right")
     assert row["label"] == "pushing a yellow disc from left to right" and row["placeholders"] == ["a yellow disc"]
+
+
+def test_ssv2_index_cache_reads_back_the_scan(layouts, tmp_path):
+    dataset = {"root": str(layouts["ssv2"]), "format": "ssv2", "max_missing_fraction": 0.01, "get_it": "",
+               "index_cache": "auto"}
+    scanned = read_index(dataset, cache_dir=tmp_path)
+    cached = read_index(dataset, cache_dir=tmp_path)                     # the file the first call wrote
+    assert len(list((tmp_path / "index").glob("*.json"))) == 1 and cached.test is cached.val
+    assert [(r.path, r.label) for r in cached.train] == [(r.path, r.label) for r in scanned.train]
+    assert cached.class_names == scanned.class_names == SSV2_NAMES
 
 
 def test_ssv2_20bn_file_names_in_the_root_and_videos_in_the_root(layouts, tmp_path):
@@ -140,6 +153,17 @@ def test_ssv2_config_ships_vifi_clips_base_half_and_never_flips():
     assert not any("[" in name for name in ssv2["base_classes"])
     assert ssv2["flip_prob"] == 0.0 and ssv2["frame_interval"] is None and ssv2["num_temporal_views"] == 1
     assert yaml.safe_load((CONF / "ucf101.yaml").read_text())["flip_prob"] == 0.5   # the others keep flipping
+
+
+@pytest.mark.parametrize("dataset, flip_prob", [("ssv2", 0.0), ("ucf101", 0.5), ("kinetics600", 0.5)])
+def test_augmented_training_flips_with_the_datasets_flip_prob(dataset, flip_prob):
+    config = {name: section(name, [f"dataset={dataset}", "dataset.augment=true", "backbone=clip_tiny"])
+              for name in ("dataset", "backbone")}
+    datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=0)
+    flips = [t for t in datamodule._transform(train=True).augmentation.transforms
+             if isinstance(t, v2.RandomHorizontalFlip)]
+    assert [t.p for t in flips] == [flip_prob]
+    assert datamodule._transform(train=False).augmentation is None                 # evaluation never flips
 
 
 def test_flip_prob_zero_never_flips_and_one_always_does():

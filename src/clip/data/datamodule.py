@@ -4,8 +4,8 @@
 is read on first use (cheap: file lists, no decoding): the builder reads `class_names` right after prepare_data,
 so a missing dataset fails before any model is built. `setup()` builds the datasets. Splits: train = the official
 train list minus a `val_fraction` hold-out by group (no actor/scene in both), val = that hold-out, unless the
-dataset has its own validation split (a list file's val list, Kinetics' val folder); test = the official test
-split. Then `k_train` / `k_val` videos per class are drawn with the run seed.
+dataset has its own validation split (a list file's val list, Kinetics' val folder, SSv2's validation.json); test =
+the official test split. Then `k_train` / `k_val` videos per class are drawn with the run seed.
 """
 import logging
 from collections.abc import Sequence
@@ -47,8 +47,7 @@ class VideoDataModule(pl.LightningDataModule):
     def __init__(self, dataset: dict, backbone: dict, seed: int, cache_dir: Path | None = None):
         """`cache_dir`: `paths.cache_dir`, where `dataset.index_cache` keeps the dataset index (None: no cache)."""
         super().__init__()
-        self.dataset_cfg, self.backbone_cfg, self.seed = dict(dataset), dict(backbone), seed
-        self.cache_dir = cache_dir
+        self.dataset_cfg, self.backbone_cfg, self.seed, self.cache_dir = dict(dataset), dict(backbone), seed, cache_dir
         self.index_file: IndexFile | None = None  # a scanned index the index cache does not hold yet (keep_index)
         self.sampler = FrameSampler(dataset["num_frames"], dataset["num_temporal_views"], dataset["frame_interval"])
         self.frames = FrameSource(dataset, backbone["image_size"])  # the videos, or the decoded-frame store
@@ -167,11 +166,10 @@ class VideoDataModule(pl.LightningDataModule):
 
     def _transform(self, train: bool) -> VideoTransform:
         cfg, backbone = self.dataset_cfg, self.backbone_cfg
+        flip = cfg["flip_prob"] if train and cfg["augment"] else 0.0   # so runs from before flip_prob evaluate
         return VideoTransform(train=train, augment=cfg["augment"], image_size=backbone["image_size"],
                               mean=backbone["mean"], std=backbone["std"], num_spatial_views=cfg["num_spatial_views"],
-                              crop_scale=cfg["crop_scale"], color_jitter=cfg["color_jitter"],
-                              # Only augmented training flips: evaluating a run from before flip_prob existed needs none.
-                              flip_prob=cfg["flip_prob"] if train and cfg["augment"] else 0.0)
+                              crop_scale=cfg["crop_scale"], color_jitter=cfg["color_jitter"], flip_prob=flip)
 
     # ------------------------------------------------------------------------------------------- description
     @property
