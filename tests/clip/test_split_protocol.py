@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from src.clip.data.class_lists import class_list_path, read_class_list
+from src.clip.data.class_lists import class_list_path, match_class_list, read_class_list
 from src.clip.data.class_names import prompt_names
+from src.core.errors import UserError
 from src.synthetic.datasets import ACTION_CLASSES, make_action_dataset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,18 +91,22 @@ def test_k600_protocol_scores_each_split_with_only_its_classes(cli, tiny_clip_ru
     assert summary["protocol"]["method"] == "zero_shot" and summary["protocol"]["checkpoint"] is None
 
 
-def test_k600_protocol_on_a_trained_run_writes_beside_the_run(cli, tiny_clip_run, synthetic_root, tmp_path):
+def test_k600_protocol_on_a_run_trained_on_another_dataset(cli, tiny_clip_run, synthetic_root, tmp_path):
+    """As `run=<k400 run> dataset=kinetics600 protocol=zero_shot_k600`: the target is a Kinetics-layout set."""
     trained = cli(["method=video_coop", "dataset=ucf101", f"dataset.root={synthetic_root}", *tiny_clip_run,
                    "trainer.max_epochs=1", "trainer.limit_train_batches=2", "run_id=r"], tmp_path)
     assert trained.returncode == 0, trained.stderr[-3000:]
+    kinetics = make_action_dataset(tmp_path / "kinetics", seed=1, groups=3, clips_per_group=2, num_frames=8,
+                                   width=32, height=32, layout="kinetics400")
     lists = _stand_in_lists(tmp_path / "lists", {k: STAND_INS[k] for k in ("split_1", "split_2")})
-    result = cli(["run=video_coop/ucf101/r", *tiny_clip_run, "protocol=zero_shot_k600", lists], tmp_path,
-                 module="src.evaluate")
+    result = cli(["run=video_coop/ucf101/r", "dataset=kinetics400", f"dataset.root={kinetics}", *tiny_clip_run,
+                  "protocol=zero_shot_k600", lists], tmp_path, module="src.evaluate")
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "models/video_coop/ucf101/r/eval"
-    summary = json.loads((out / "ucf101-zero_shot_k600-test-1x1views-4f.json").read_text())
+    summary = json.loads((out / "kinetics400-zero_shot_k600-test-1x1views-4f.json").read_text())
     per_split = _check_summary(summary, out, result.stdout, ["split_1", "split_2"])
     assert [len(r["class_names"]) for r in per_split] == [4, 3]
+    assert [r["num_videos"] for r in per_split] == [4 * 2, 3 * 2]   # the test group's 2 clips of each class
     assert summary["protocol"]["checkpoint"] == str(tmp_path / "models/video_coop/ucf101/r/checkpoint.pth")
 
 
@@ -148,3 +153,17 @@ def test_official_splits_need_a_dataset_that_has_them(cli, tiny_clip_run, tmp_pa
                   "protocol=zero_shot_splits"], tmp_path, module="src.evaluate")
     assert "has no official splits; use it with ucf101 or hmdb51" in _error_line(result)
     assert not (tmp_path / "models").exists()
+
+
+def test_listed_names_match_as_the_kinetics_reader_matches_labels(tmp_path):
+    """A space and an underscore are the same (label folders); anything else must be spelled as the dataset does."""
+    names = ["abseiling", "air_drumming", "tying knot (not on a tie)"]
+    listed = ["air drumming", "tying knot (not on a tie)"]
+    assert match_class_list(tmp_path / "l.txt", listed, names, "k600") == ["air_drumming", "tying knot (not on a tie)"]
+    with pytest.raises(UserError, match=r"l\.txt: class 'Air drumming' is not a class of dataset k600"):
+        match_class_list(tmp_path / "l.txt", ["Air drumming"], names, "k600")
+
+
+def test_a_multi_split_protocol_is_refused_for_task_header(cli, tmp_path):
+    result = cli(["task=header", "run=some_run", "protocol=zero_shot_k600"], tmp_path, module="src.evaluate")
+    assert "protocol=zero_shot_k600 is a task=clip protocol" in _error_line(result)
