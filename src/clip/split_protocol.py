@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from src.clip.data.class_lists import class_list_path, match_class_list, read_class_list
-from src.clip.data.readers import hmdb51, ucf101
+from src.clip.data.index import READERS
 from src.clip.evaluation import evaluate as evaluate_model
 from src.clip.evaluation import print_results
 from src.core.atomic import write_json
@@ -29,7 +29,7 @@ from src.core.errors import UserError
 from src.core.provenance import file_sha256
 
 FIGURES = ("top1", "top5")                        # summarised as mean ± std over the passes
-SPLIT_FORMATS = {"ucf101": ucf101.READER, "hmdb51": hmdb51.READER}   # the formats whose scan reads dataset.split
+SPLIT_FORMATS = [fmt for fmt, reader in READERS.items() if "split" in reader.settings]   # formats with official splits
 
 
 @dataclass(frozen=True)
