@@ -3,6 +3,7 @@
     python -m src.evaluate run=video_coop/ucf101/<run_id> dataset.num_temporal_views=4 dataset.num_spatial_views=3
     python -m src.evaluate run=video_coop/kinetics400/<run_id> dataset=ucf101          (cross-dataset)
     python -m src.evaluate method=zero_shot dataset=ucf101 backbone=clip_b16
+    python -m src.evaluate run=video_coop/kinetics400/<run_id> dataset=kinetics600 protocol=zero_shot_k600
     python -m src.evaluate task=header run=report/header_experiments/<name> dataset.val_csv=…
 """
 
@@ -17,7 +18,7 @@ from src.core.cli_checks import CONF_DIR
 from src.core.command_line import check_command_line
 from src.core.config_checks import check_devices
 from src.core.cpu_threads import apply_cpu_threads
-from src.core.errors import one_line_errors
+from src.core.errors import UserError, one_line_errors
 from src.core.hydra_run import run_command
 from src.tasks import follow_run_task, get_task
 
@@ -25,6 +26,9 @@ from src.tasks import follow_run_task, get_task
 def check_run(cfg: DictConfig) -> None:
     """run= names a finished run of task.name (or the task evaluates a model that needs no run: zero-shot CLIP)."""
     task = get_task(cfg.task.name)
+    if cfg.protocol.name != "standard" and cfg.task.name != "clip":
+        raise UserError(f"protocol={cfg.protocol.name} is a task=clip protocol; evaluate a task={cfg.task.name} run "
+                        "with protocol=standard (the default)")
     if cfg.run is None:
         task.check_without_run(cfg, "evaluate")
     else:

@@ -4,6 +4,8 @@
   k_val, batch size, root). `dataset=<other>` evaluates on another dataset with ITS class names (the run's
   frames and views are kept unless given too). Results: `<run folder>/eval/`.
 - `run` unset and `method=zero_shot`: the composed config is the protocol. Results: `zero_shot_dir/eval/`.
+- `protocol=…` (conf/protocol/): one pass (standard), or several with a mean ± std summary (zero_shot_k600's class
+  lists, zero_shot_splits' official splits): src/clip/split_protocol.py.
 """
 import copy
 import logging
@@ -14,11 +16,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from src.clip.data.datamodule import VideoDataModule
 from src.clip.data.frame_source import LOADING_KEYS
-from src.clip.evaluation import evaluate as evaluate_model
-from src.clip.evaluation import print_results
 from src.clip.models.backbone import require_clip_backbone
 from src.clip.module import ClipVideoModule
 from src.clip.run_loading import load_clip_run, read_checkpoint, read_run_config, resolve_run_dir
+from src.clip.split_protocol import evaluate_protocol
 from src.core.errors import UserError
 from src.core.overrides import apply_section_overrides, override_keys
 
@@ -60,30 +61,36 @@ def _evaluate_run(config: dict, keys: list[str]) -> dict:
     dataset.update({key: config["dataset"][key] for key in LOADING_KEYS})
     # A run trained before dataset.index_cache existed does not record it: this command's value applies.
     dataset.setdefault("index_cache", config["dataset"]["index_cache"])
-    datamodule = VideoDataModule(dataset=dataset, backbone=run_config["backbone"], seed=run_config["seed"],
-                                 cache_dir=Path(config["paths"]["cache_dir"]))
-    cross = datamodule.class_names != trained_names
-    run = load_clip_run(str(run_dir), models_dir, overrides={"dataset": dataset},
-                        class_names=datamodule.class_names if cross else None)
-    if cross:
-        log.info("cross-dataset: %s trained on %s, scored with the %d class names of %s", run_dir,
-                 run_config["dataset"]["name"], len(datamodule.class_names), dataset["name"])
-    # The Trainer of the pass is the command line's (conf/trainer): nothing from the run folder is instantiated.
-    protocol = {**run.config, "trainer": config["trainer"]}
-    results, path = evaluate_model(run.module, datamodule, protocol, config["split"], run_dir / "eval",
-                                   checkpoint=run.checkpoint, run_dir=run_dir)
-    print_results(results, path)
-    return results
+
+    def datamodule_for(pass_dataset: dict) -> VideoDataModule:
+        return VideoDataModule(dataset=pass_dataset, backbone=run_config["backbone"], seed=run_config["seed"],
+                               cache_dir=Path(config["paths"]["cache_dir"]))
+
+    def model_for(datamodule: VideoDataModule) -> tuple[ClipVideoModule, dict, Path]:
+        cross = datamodule.class_names != trained_names
+        run = load_clip_run(str(run_dir), models_dir, overrides={"dataset": datamodule.dataset_cfg},
+                            class_names=datamodule.class_names if cross else None)
+        if cross:
+            log.info("cross-dataset: %s trained on %s, scored with the %d class names of %s", run_dir,
+                     run_config["dataset"]["name"], len(datamodule.class_names), datamodule.dataset_cfg["name"])
+        # The Trainer of the pass is the command line's (conf/trainer): nothing from the run folder is instantiated.
+        return run.module, {**run.config, "trainer": config["trainer"]}, run.checkpoint
+
+    return evaluate_protocol(config, dataset, datamodule_for, model_for, run_dir / "eval", run_dir=run_dir)
 
 
 def _evaluate_zero_shot(config: dict) -> dict:
     require_clip_backbone(config["backbone"])
-    datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=config["seed"],
-                                 cache_dir=Path(config["paths"]["cache_dir"]))
-    pl.seed_everything(config["seed"], workers=True)  # a random-init backbone (clip_tiny) is then reproducible
-    module = ClipVideoModule.from_config(config, datamodule.class_names).eval()
-    out_dir = Path(config["zero_shot_dir"]) / "eval"
-    results, path = evaluate_model(module, datamodule, config, config["split"], out_dir, checkpoint=None,
-                                   run_dir=None, protocol_extra={"templates": list(config["method"]["templates"])})
-    print_results(results, path)
-    return results
+
+    def datamodule_for(pass_dataset: dict) -> VideoDataModule:
+        return VideoDataModule(dataset=pass_dataset, backbone=config["backbone"], seed=config["seed"],
+                               cache_dir=Path(config["paths"]["cache_dir"]))
+
+    def model_for(datamodule: VideoDataModule) -> tuple[ClipVideoModule, dict, None]:
+        pass_config = {**config, "dataset": datamodule.dataset_cfg}
+        pl.seed_everything(config["seed"], workers=True)  # a random-init backbone (clip_tiny) is then reproducible
+        return ClipVideoModule.from_config(pass_config, datamodule.class_names).eval(), pass_config, None
+
+    return evaluate_protocol(config, config["dataset"], datamodule_for, model_for,
+                             Path(config["zero_shot_dir"]) / "eval", run_dir=None,
+                             extra={"templates": list(config["method"]["templates"])})

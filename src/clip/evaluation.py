@@ -23,9 +23,10 @@ from src.core.provenance import file_sha256, git_commit
 SPLITS = ("test", "val")
 
 
-def results_stem(dataset: dict, split: str) -> str:
-    """"ucf101-split1-test-4x3views-8f" (a class subset, as in base-to-novel, follows the dataset name)."""
-    subset = f"-{dataset['class_subset']}" if dataset.get("class_subset") else ""
+def results_stem(dataset: dict, split: str, tag: str | None = None) -> str:
+    """"ucf101-split1-test-4x3views-8f" (a class subset, as in base-to-novel, or a protocol pass's `tag` follows the
+    dataset name)."""
+    subset = f"-{tag or dataset['class_subset']}" if tag or dataset.get("class_subset") else ""
     return (f"{dataset['name']}{subset}-split{dataset['split']}-{split}-"
             f"{dataset['num_temporal_views']}x{dataset['num_spatial_views']}views-{dataset['num_frames']}f")
 
@@ -95,8 +96,9 @@ def protocol_block(config: dict, split: str, checkpoint: Path | None, seconds: f
 
 
 def evaluate(module, datamodule, config: dict, split: str, out_dir: Path, *, checkpoint: Path | None,
-             run_dir: Path | None, protocol_extra: dict | None = None) -> tuple[dict, Path]:
-    """Run the pass, write the results JSON + confusion-matrix PNG into `out_dir`; -> (results, json path)."""
+             run_dir: Path | None, protocol_extra: dict | None = None, tag: str | None = None) -> tuple[dict, Path]:
+    """Run the pass, write the results JSON + confusion-matrix PNG into `out_dir`; -> (results, json path).
+    `protocol_extra` is added to (and overrides) the protocol block; `tag` goes into the file name (results_stem)."""
     start = time.monotonic()
     figures, writes = run_pass(module, datamodule, split, config["trainer"])
     names = list(module.hparams.class_names)
@@ -110,7 +112,7 @@ def evaluate(module, datamodule, config: dict, split: str, out_dir: Path, *, che
         "protocol": {**protocol_block(config, split, checkpoint, time.monotonic() - start, run_dir),
                      **(protocol_extra or {})},
     }
-    stem = results_stem(config["dataset"], split)
+    stem = results_stem(config["dataset"], split, tag)
     path = Path(out_dir) / f"{stem}.json"
     if not writes:  # another DDP rank: rank zero writes the same figures
         return results, path
