@@ -48,7 +48,7 @@ def _check_summary(summary: dict, out_dir: Path, stdout: str, expected_splits: l
         values = [results[key] for results in per_split]
         assert [row[key] for row in rows] == values
         assert summary[f"{key}_mean"] == pytest.approx(np.mean(values), abs=1e-12)
-        assert summary[f"{key}_std"] == pytest.approx(np.std(values), abs=1e-12)
+        assert summary[f"{key}_std"] == pytest.approx(np.std(values, ddof=1), abs=1e-12)
     assert all(results["num_videos"] > 0 for results in per_split)
     assert "mean ± std" in stdout and f"{summary['top1_mean']:.4f} ± {summary['top1_std']:.4f}" in stdout
     return per_split
