@@ -18,6 +18,7 @@ RESULT_COLUMNS = ["group", "dataset", "split", "protocol", "metric", "score", "s
 FIGURE_COLUMNS = ["top1", "top5", "mean_class_accuracy", "f1_macro", "f1", "auc", "pr_auc", "acc", "mcc"]
 TAIL_COLUMNS = ["k_shot", "classes", "frames", "views", "run_dir"]
 COLUMNS = [*RESULT_COLUMNS, *RUN_COLUMNS, *FIGURE_COLUMNS, *COST_KEYS, *TAIL_COLUMNS]
+COUNT_COLUMNS = ["seed", "params_total", "params_trainable"]   # integers with blanks (pandas' nullable Int64)
 MD_COLUMNS = ["method", "backbone", "seed", "metric", "score", "source", "gflops_forward", "run_id"]
 
 
@@ -47,6 +48,7 @@ def result_rows(facts: dict, sweep: str | None = None) -> list[dict]:
 def leaderboard(rows: list[dict]) -> pd.DataFrame:
     """The rows as one table: by group, then best score first within a group."""
     table = pd.DataFrame(rows, columns=COLUMNS)
+    table[COUNT_COLUMNS] = table[COUNT_COLUMNS].astype("Int64")  # 1234, not 1234.0 beside a run without cost.json
     if table.empty:
         return table
     # Every column stays, blank where no run has it (cost before cost.json existed): one schema for every file.
@@ -72,7 +74,7 @@ def markdown(table: pd.DataFrame, warnings: list[str]) -> str:
 
 
 def cell(value) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return ""
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
