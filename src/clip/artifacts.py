@@ -79,7 +79,9 @@ class ClipRunArtifacts(pl.Callback):
             self._write_card(trainer)
 
     def _write_card(self, trainer) -> None:
-        if trainer.is_global_zero and (self.run_dir / "validation_results.json").is_file():
+        # A validate-only run writes no config.json (on_fit_start does): no card then, rather than a failed run.
+        needs = ("config.json", "validation_results.json")
+        if trainer.is_global_zero and all((self.run_dir / name).is_file() for name in needs):
             write_model_card(self.run_dir, clip_run_facts(self.run_dir))
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:

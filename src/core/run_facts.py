@@ -21,7 +21,7 @@ from typing import Any
 
 from src.core.errors import UserError
 
-COST_FILE = "cost.json"   # written by src/core/cost.py when a run finishes (params, GFLOPs per clip)
+COST_FILE = "cost.json"   # written into a run folder when it finishes: params, GFLOPs per clip (the cost profile)
 COST_KEYS = ("params_total", "params_trainable", "gflops_forward", "gflops_train")
 
 
