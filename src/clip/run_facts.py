@@ -39,7 +39,8 @@ def clip_run_facts(run_dir: Path) -> dict:
     protocol = training_protocol(dataset)
     return {
         "task": "clip", "run_id": run_dir.name, "run_dir": str(run_dir), "status": manifest.get("status"),
-        "created": manifest.get("created"), "seed": config["seed"], "method": config["method"]["name"],
+        "created": manifest.get("created"), "seed": config["seed"],
+        "git_commit": (manifest.get("versions") or {}).get("git_commit"), "method": config["method"]["name"],
         "backbone": backbone["name"], "weights": weights_source(backbone.get("pretrained")),
         "random_init": backbone.get("pretrained") is None, "dataset": dataset["name"],
         "synthetic": "synthetic" in dataset["name"], "protocol": protocol, "primary": "top1",

@@ -13,7 +13,7 @@ import pandas as pd
 from src.core.atomic import write_csv, write_text
 from src.core.run_facts import COST_KEYS
 
-RUN_COLUMNS = ["task", "method", "backbone", "weights", "seed", "run_id", "status", "sweep"]
+RUN_COLUMNS = ["task", "method", "backbone", "weights", "seed", "run_id", "status", "created", "git_commit", "sweep"]
 RESULT_COLUMNS = ["group", "dataset", "split", "protocol", "metric", "score", "source"]
 FIGURE_COLUMNS = ["top1", "top5", "mean_class_accuracy", "f1_macro", "f1", "auc", "pr_auc", "acc", "mcc"]
 TAIL_COLUMNS = ["k_shot", "classes", "frames", "views", "run_dir"]
@@ -31,7 +31,8 @@ def result_rows(facts: dict, sweep: str | None = None) -> list[dict]:
     cost = facts["cost"] or {}
     run = {"task": facts["task"], "method": facts["method"], "backbone": facts["backbone"],
            "weights": facts["weights"], "seed": facts["seed"], "run_id": facts["run_id"],
-           "status": facts["status"], "sweep": sweep, "run_dir": facts["run_dir"],
+           "status": facts["status"], "created": facts["created"],
+           "git_commit": facts["git_commit"], "sweep": sweep, "run_dir": facts["run_dir"],
            **{key: cost.get(key) for key in COST_KEYS}}
     rows = []
     for result in facts["results"]:

@@ -25,8 +25,9 @@ table{border-collapse:collapse;margin:.5em 0 2em}th,td{border:1px solid #ccc;pad
 th{background:#eee;cursor:pointer}tr:nth-child(even){background:#fafafa}h2{margin-top:2em}"""
 
 # Click a header: sort by that column (numbers as numbers, blanks last); click again: the other way.
-SCRIPT = """document.querySelectorAll('table.sortable th').forEach((th, i) => th.addEventListener('click', () => {
-  const body = th.closest('table').tBodies[0], up = th.dataset.dir !== 'up'; th.dataset.dir = up ? 'up' : 'down';
+SCRIPT = """document.querySelectorAll('table.sortable th').forEach(th => th.addEventListener('click', () => {
+  const i = th.cellIndex, body = th.closest('table').tBodies[0], up = th.dataset.dir !== 'up';
+  th.dataset.dir = up ? 'up' : 'down';
   const key = r => { const t = r.cells[i].textContent.trim(), n = parseFloat(t); return t === '' ? null : isNaN(n) ? t : n; };
   [...body.rows].sort((a, b) => { const x = key(a), y = key(b);
     if (x === null || y === null) return (x === null) - (y === null);

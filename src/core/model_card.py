@@ -21,7 +21,7 @@ def render_model_card(facts: dict) -> str:
              f"Task `{facts['task']}`, written from the run folder's files (`{facts['run_dir']}`).", ""]
     lines += _section("Model", {"task": facts["task"], "method": facts["method"], "backbone": facts["backbone"],
                                 "weights source": facts["weights"], "seed": facts["seed"],
-                                "created": facts["created"]})
+                                "created": facts["created"], "code (git commit)": facts["git_commit"]})
     lines += _section("Data and protocol", {"dataset": facts["dataset"], **facts["protocol"]})
     lines += ["## Results", ""]
     for result in facts["results"]:

@@ -1,7 +1,7 @@
 """What a run is and what it scored, as plain data: the dict each task builds from a run folder (`Task.run_facts`)
 and that both its MODEL_CARD.md (src/core/model_card.py) and its leaderboard rows (src.report) are made from.
 
-    {"task": "clip", "run_id": ..., "run_dir": ..., "status": "finished", "created": ..., "seed": 0,
+    {"task": "clip", "run_id": ..., "run_dir": ..., "status": "finished", "created": ..., "seed": 0, "git_commit": ...,
      "method": "video_coop", "backbone": "clip-b16", "weights": "open_clip tag 'openai'", "random_init": False,
      "dataset": "ucf101", "synthetic": False,
      "protocol": {"k_shot": "all", "classes": "all", "frames": 8, "views": "1x1", ...},   # how it was trained

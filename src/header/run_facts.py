@@ -33,6 +33,7 @@ def header_run_facts(run_dir: Path) -> dict:
     return {
         "task": "header", "run_id": run_dir.name, "run_dir": str(run_dir), "status": manifest.get("status"),
         "created": manifest.get("created"), "seed": config["seed"],
+        "git_commit": (manifest.get("versions") or {}).get("git_commit"),
         "method": f"header_net-{config['finetune']['name']}", "backbone": backbone["name"],
         "weights": "random init (backbone.ckpt: null)" if ckpt is None else f"local checkpoint {ckpt}",
         "random_init": ckpt is None, "dataset": dataset["name"], "synthetic": "synthetic" in dataset["name"],
