@@ -64,12 +64,17 @@ def find_runs(roots: list[Path]) -> tuple[list[tuple[str, Path]], list[str]]:
     return runs, warnings
 
 
-def sweep_of_runs(sweeps: list[Path]) -> dict[str, str]:
-    """run folder -> the sweep that trained it (each job's job.json: src/core/sweep_resume.py)."""
+def sweep_of_runs(sweeps: list[Path], warnings: list[str]) -> dict[str, str]:
+    """run folder -> the sweep that trained it (each job's job.json: src/core/sweep_resume.py); a job.json that
+    cannot be read is a warning (its run is still reported, without its sweep)."""
     owner = {}
     for sweep in sweeps:
         for record in sorted(sweep.glob("*/job.json")):
-            run_dir = read_json_dict(record).get("run_dir")
+            try:
+                run_dir = read_json_dict(record).get("run_dir")
+            except UserError as err:
+                warnings.append(f"{record}: not read ({err})")
+                continue
             if run_dir:
                 owner[str(Path(run_dir).absolute())] = str(sweep)
     return owner
@@ -77,7 +82,7 @@ def sweep_of_runs(sweeps: list[Path]) -> dict[str, str]:
 
 def report(config: dict) -> list[Path]:
     runs, warnings = find_runs([Path(r) for r in config["roots"]])
-    sweeps = sweep_of_runs([Path(s) for s in config["sweeps"]])
+    sweeps = sweep_of_runs([Path(s) for s in config["sweeps"]], warnings)
     rows, reported = [], 0
     for task, run_dir in runs:
         try:
