@@ -12,6 +12,7 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
+from pytorch_lightning.utilities import rank_zero_only
 
 from src.core import run_naming  # noqa: F401  (registers the run_tag resolver before Hydra composes)
 from src.core.cli_checks import CONF_DIR
@@ -36,10 +37,16 @@ def check_run(cfg: DictConfig) -> None:
 
 
 def evaluate(cfg: DictConfig) -> dict:
-    """Hand the composed config and the command line's overrides to the task's evaluation."""
+    """Hand the composed config and the command line's overrides to the task's evaluation; the run's model card
+    then gains the new result (a zero-shot evaluation has no run folder, so no card)."""
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
     apply_cpu_threads(cfg)  # trainer.cpu_threads: applied, and taken out of the Trainer's arguments
-    return get_task(cfg.task.name).evaluate(cfg, overrides)
+    task = get_task(cfg.task.name)
+    results = task.evaluate(cfg, overrides)
+    run_dir = (results.get("protocol") or {}).get("run")
+    if run_dir is not None and rank_zero_only.rank == 0:
+        task.write_model_card(Path(run_dir))
+    return results
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")

@@ -5,6 +5,7 @@
 - checkpoint.pth            best-validation-accuracy learned tensors + what is needed to rebuild the model
 - validation_results.json   best epoch, top-1, top-5, per-class accuracy, confusion matrix, videos/frames/views
 (+ test_results.json when the best weights are evaluated on the test split.)
+- MODEL_CARD.md             src/core/model_card.py, at the end of fit, test and a validate-only run
 Only rank zero writes; every file is written atomically.
 """
 import json
@@ -15,9 +16,11 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 from src.clip.plots import write_run_pictures
+from src.clip.run_facts import clip_run_facts
 from src.core.atomic import save_torch, write_json
 from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
+from src.core.model_card import write_model_card
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,23 @@ class ClipRunArtifacts(pl.Callback):
 
     def load_state_dict(self, state: dict) -> None:
         self.records, self.best_top1 = list(state["records"]), float(state["best_top1"])
+
+    # The model card follows each stage's files (a test pass adds test_results.json after fit).
+    def on_fit_end(self, trainer, pl_module) -> None:
+        self._write_card(trainer)
+
+    def on_test_end(self, trainer, pl_module) -> None:
+        self._write_card(trainer)
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if trainer.state.fn == "validate":  # validate_only runs; during fit, on_fit_end writes it
+            self._write_card(trainer)
+
+    def _write_card(self, trainer) -> None:
+        # A validate-only run writes no config.json (on_fit_start does): no card then, rather than a failed run.
+        needs = ("config.json", "validation_results.json")
+        if trainer.is_global_zero and all((self.run_dir / name).is_file() for name in needs):
+            write_model_card(self.run_dir, clip_run_facts(self.run_dir))
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._epoch_start = time.monotonic()

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from src.clip.data.datamodule import VideoDataModule
 from src.clip.evaluation import evaluate
+from src.clip.run_facts import clip_run_facts
 from src.clip.run_loading import load_clip_run
 from src.core.atomic import write_json
+from src.core.model_card import write_model_card
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ def evaluate_base_and_novel(run_dir: Path, config: dict) -> dict:
         figures[f"{subset}_top1"], files[subset] = results["top1"], str(path)
     figures["hm"] = harmonic_mean(figures["base_top1"], figures["novel_top1"])
     write_json(Path(run_dir) / "base_to_novel.json", {**figures, "results_files": files})
+    write_model_card(run_dir, clip_run_facts(run_dir))  # after fit: the card gains the base and novel results
     log.info("base-to-novel: base %.4f, novel %.4f, HM %.4f", figures["base_top1"], figures["novel_top1"],
              figures["hm"])
     return figures

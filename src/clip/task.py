@@ -16,6 +16,7 @@ from src.clip.frame_store_tool import cache_frames
 from src.clip.models.backbone import require_clip_backbone
 from src.clip.module import ClipVideoModule
 from src.clip.prediction import predict_clip
+from src.clip.run_facts import clip_run_facts
 from src.clip.run_loading import read_checkpoint, read_run_config, resolve_run_dir
 from src.core.dataset_report import DatasetReport
 from src.core.errors import UserError
@@ -152,6 +153,9 @@ class ClipTask(Task):
     def describe_run(self, config: dict) -> dict:
         return {"method": config["method"]["name"], "backbone": config["backbone"]["name"],
                 "dataset": config["dataset"]["name"]}
+
+    def run_facts(self, run_dir: Path) -> dict:
+        return clip_run_facts(run_dir)
 
 
 TASK = ClipTask()

@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from src.core.dataset_report import DatasetReport
 from src.core.errors import UserError
+from src.core.model_card import write_model_card
 from src.core.parts import TaskParts
 
 
@@ -77,6 +78,14 @@ class Task:
     def describe_run(self, config: dict) -> dict[str, Any]:
         """What run.json says the run is (method / backbone / dataset …), from the run's resolved config."""
         return {}
+
+    def run_facts(self, run_dir: Path) -> dict[str, Any]:
+        """What the run is and scored, as plain data (src/core/run_facts.py): its model card and report rows."""
+        raise self.refuse("run facts")
+
+    def write_model_card(self, run_dir: Path) -> Path:
+        """MODEL_CARD.md in the run folder, from run_facts (at the end of a run, after each src.evaluate)."""
+        return write_model_card(run_dir, self.run_facts(run_dir))
 
     def refuse(self, what: str, hint: str = "give a run of a task that offers it") -> UserError:
         return UserError(f"task={self.name} has no {what}; {hint}")

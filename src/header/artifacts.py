@@ -8,6 +8,7 @@
 - val_predictions.csv          the best epoch's prediction for every validation clip (PREDICTION_COLUMNS)
 - checkpoints/best_epoch_<N>.pt  the best epoch's Header Net weights + metadata (loads with weights_only=True)
 - loss_curves.png, roc_curve.png, pr_curve.png, confusion_matrix.png   (at the end of fit / validate)
+- MODEL_CARD.md                src/core/model_card.py (at the end of fit / validate)
 Epochs are numbered from 1 (the seed's convention); a validate-only run reports epoch 0.
 Written from the module's `HeaderEpochResult`s (src.core.epoch_result: `on_epoch_result`). Only rank zero writes;
 every file is written atomically; the best checkpoint is written before the JSON that points at it.
@@ -21,7 +22,9 @@ import pytorch_lightning as pl
 from omegaconf import OmegaConf
 
 from src.core.atomic import save_torch, write_csv, write_json, write_text
+from src.core.model_card import write_model_card
 from src.header.plots import write_plots
+from src.header.run_facts import header_run_facts
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +66,12 @@ class HeaderRunArtifacts(pl.Callback):
             self._write_best(epoch, row, result)
         if not fitting:
             self.write_plots()
+            self.write_card()
 
     def on_fit_end(self, trainer, pl_module) -> None:
         if trainer.is_global_zero:
             self.write_plots()
+            self.write_card()
 
     def state_dict(self) -> dict:
         return {"records": self.records, "best": self.best}  # resumes (ckpt_path=…) keep the history and the best
@@ -118,6 +123,10 @@ class HeaderRunArtifacts(pl.Callback):
             "pred_label": (predictions["prob_header"] >= threshold).astype(np.int64),
         }).merge(self.val_rows, on="row_idx", how="left", validate="one_to_one")
         return frame[[c for c in PREDICTION_COLUMNS if c in frame.columns]].sort_values("row_idx")
+
+    def write_card(self) -> None:
+        if self.best is not None:
+            write_model_card(self.run_dir, header_run_facts(self.run_dir))
 
     def write_plots(self) -> None:
         predictions = self.run_dir / "val_predictions.csv"

@@ -23,6 +23,7 @@ from src.header.feature_cache import clip_cache_mode, clip_feature_caching
 from src.header.footage.clip_settings import clips_settings_of, read_clip_settings, write_clip_settings
 from src.header.module import HeaderModule
 from src.header.prediction import SUFFIXES, predict_header
+from src.header.run_facts import header_run_facts
 from src.header.run_loading import (
     read_best_metrics,
     read_header_checkpoint,
@@ -129,6 +130,9 @@ class HeaderTask(Task):
     def describe_run(self, config: dict) -> dict:
         return {"backbone": config["backbone"]["name"], "finetune": config["finetune"]["name"],
                 "dataset": config["dataset"]["name"]}
+
+    def run_facts(self, run_dir: Path) -> dict:
+        return header_run_facts(run_dir)
 
 
 TASK = HeaderTask()

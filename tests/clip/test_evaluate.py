@@ -68,6 +68,9 @@ def test_same_protocol_reproduces_the_runs_test_results_and_other_protocols_are_
     multi = json.loads((run / "eval/ucf101-split1-test-2x3views-4f.json").read_text())
     assert (multi["protocol"]["num_temporal_views"], multi["protocol"]["num_spatial_views"]) == (2, 3)
     assert multi["num_videos"] == own["num_videos"]
+    card = (run / "MODEL_CARD.md").read_text()  # refreshed after each evaluation: one section per results file
+    assert "### eval:ucf101-split1-test-1x1views-4f (test split, ucf101)" in card
+    assert "### eval:ucf101-split1-test-2x3views-4f" in card and "views=2x3" in card
 
     val = cli(["run=video_coop/ucf101/r", *tiny_clip_run, "split=val"], tmp_path, module="src.evaluate")
     assert val.returncode == 0, val.stderr[-3000:]

@@ -58,6 +58,9 @@ def test_base_to_novel_writes_base_novel_and_their_harmonic_mean(cli, tiny_clip_
         assert run["test"]["class_names"] == base["class_names"]        # trained on the base half only
         hm = 2 * b2n["base_top1"] * b2n["novel_top1"] / (b2n["base_top1"] + b2n["novel_top1"])
         assert b2n["hm"] == pytest.approx(hm)
+        card = (run["dir"] / "MODEL_CARD.md").read_text()  # written again after the base and novel evaluations
+        assert f"### eval:{Path(b2n['results_files']['novel']).stem} (test split, ucf101)" in card
+        assert "classes=novel" in card
         figures.append(b2n)
     row = pd.read_csv(sweep / "base_to_novel_table.csv").iloc[0]
     for key in ("base_top1", "novel_top1", "hm"):

@@ -216,3 +216,4 @@ def test_resume_keeps_the_epoch_history_and_validate_only_reports_epoch_0(compos
     assert pd.read_csv(parts.run_dir / "metrics_epoch.csv")["epoch"].tolist() == [0]
     assert pd.read_csv(parts.run_dir / "metrics_epoch.csv")["train_loss"].isna().all()
     assert (parts.run_dir / "config.yaml").is_file() and (parts.run_dir / "roc_curve.png").is_file()
+    assert "### best (val split, " in (parts.run_dir / "MODEL_CARD.md").read_text()  # a validate-only run's card
