@@ -15,6 +15,7 @@ from rich.table import Table
 
 from src.core.atomic import write_csv, write_json
 from src.core.errors import UserError
+from src.core.inference_engine import inference_engine
 from src.core.prediction_io import resolve_device
 from src.header.data.transforms import build_clip_transform
 from src.header.detection.clip_view import ClipView, clip_view, merged_settings
@@ -34,7 +35,7 @@ from src.header.detection.window_log import (
     write_settings,
 )
 from src.header.detection.windowing import WindowSpec
-from src.header.run_loading import load_header_run
+from src.header.run_loading import header_export_target, load_header_run, resolve_header_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +116,11 @@ def _score(video, run, view: ClipView, spec: WindowSpec, cfg: dict, out_dir: Pat
                                      normalise=True, mean=run.config["backbone"]["mean"], std=run.config["backbone"]["std"])
     windows_log = AppendLog(out_dir / "windows.csv", WINDOW_COLUMNS, fresh=fresh)
     gaps_log = AppendLog(out_dir / "gaps.csv", GAP_COLUMNS, fresh=fresh)
-    net = run.net.to(device).eval()
+    target = header_export_target(resolve_header_run_dir(str(cfg["run"]), Path(cfg["paths"]["report_dir"])))
+    engine = inference_engine(cfg["detect"], run.net.to(device).eval(), device, target, "detect.")
     try:
-        return score_video(video, net, frame_preprocessor(transform, view), spec, start_frame=start_frame,
-                           end_frame=end_frame, batch_size=cfg["detect"]["batch_size"], device=device,
+        return score_video(video, engine, frame_preprocessor(transform, view), spec, start_frame=start_frame,
+                           end_frame=end_frame, batch_size=cfg["detect"]["batch_size"],
                            windows_log=windows_log, gaps_log=gaps_log, show_progress=bool(cfg["progress"]),
                            model_frames=view.model_frames)
     finally:
@@ -156,7 +158,8 @@ def _finish(cfg: dict, out_dir: Path, found: Detections, metrics, stats, *, fps:
     summary = {"video": str(cfg["video"]), "output": str(out_dir), "fps": fps, "windows": int(len(windows)) - no_ball,
                "windows_no_ball": no_ball, "windows_scored_now": stats.windows, "frames_decoded": stats.frames,
                "gaps": int(len(gaps)), "decode_errors": stats.decode_errors, "events": int(len(found.events)),
-               "threshold": threshold, "seconds": round(stats.seconds, 2),
+               "threshold": threshold, "engine": detect["engine"], "precision": detect["precision"],
+               "seconds": round(stats.seconds, 2),
                "windows_per_s": round(stats.windows / stats.seconds, 2) if stats.seconds else None,
                "clip_view": view.settings()}
     if metrics is not None:
