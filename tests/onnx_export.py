@@ -32,10 +32,17 @@ def write_export(run_dir: Path, model: torch.nn.Module, example: torch.Tensor, i
     """model.onnx (batch axis dynamic) and export.json in `folder` (default <run>/export/)."""
     folder = Path(folder or Path(run_dir) / "export")
     folder.mkdir(parents=True, exist_ok=True)
+    # nn.MultiheadAttention's eval fast path (aten::_native_multi_head_attention) has no ONNX form: the plain path
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.no_grad():
+            torch.onnx.export(model.eval(), (example,), str(folder / "model.onnx"), input_names=["video"],
+                              output_names=["logits"], dynamic_axes={"video": {0: "batch"}, "logits": {0: "batch"}},
+                              opset_version=17, dynamo=False)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     with torch.no_grad():
-        torch.onnx.export(model.eval(), (example,), str(folder / "model.onnx"), input_names=["video"],
-                          output_names=["logits"], dynamic_axes={"video": {0: "batch"}, "logits": {0: "batch"}},
-                          opset_version=17, dynamo=False)
         expected = model(example)
     session = onnxruntime.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
     got = torch.from_numpy(session.run(None, {"video": example.numpy()})[0])
