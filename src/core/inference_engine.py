@@ -99,7 +99,11 @@ class OnnxEngine:
             else:
                 log.warning("engine=onnxruntime: this onnxruntime has no CUDA provider (install onnxruntime-gpu); "
                             "running on the CPU")
-        self.session = onnxruntime.InferenceSession(model_file, options, providers=providers)
+        try:
+            self.session = onnxruntime.InferenceSession(model_file, options, providers=providers)
+        except Exception as err:  # onnxruntime's errors (InvalidProtobuf, Fail, …) derive from Exception only
+            raise UserError(f"{model_file}: onnxruntime cannot load it ({err}); export the run again: python -m "
+                            "src.export run=<run> format=onnx") from None
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from src.core.dataset_report import DatasetReport
 from src.core.export_folder import ExportTarget
-from src.core.inference_engine import check_engine
+from src.core.inference_engine import check_engine, engine_settings
 from src.core.manifest import present_files
 from src.core.parts import TaskParts
 from src.core.prediction_io import find_inputs, resolve_device
@@ -117,7 +117,7 @@ class HeaderTask(Task):
     def check_detect(self, cfg: DictConfig) -> None:
         check_detect_inputs(cfg)
         self.check_run(str(cfg.run), cfg)
-        check_engine(OmegaConf.to_container(cfg.detect), resolve_device(str(cfg.detect.device), key="detect.device"),
+        check_engine(engine_settings(cfg.detect), resolve_device(str(cfg.detect.device), key="detect.device"),
                      lambda: self.export_target(str(cfg.run), cfg), "detect.")
         run_dir = resolve_header_run_dir(str(cfg.run), Path(cfg.paths.report_dir))
         check_detect_view(cfg, read_clip_settings(run_dir), read_header_config(run_dir)["dataset"])

@@ -1,7 +1,7 @@
 """`python -m src.detect` with detect.engine=onnxruntime (the run's ONNX export) and detect.precision=bf16 on a
 synthetic match: the same events.csv as PyTorch fp32, probabilities within 1e-4 (onnxruntime) and 1e-2 (bf16); an
-engine that cannot run (fp16 on a CPU, a missing export, an export of another run / task / frame count) is one
-error line before any output folder exists."""
+engine that cannot run (fp16 on a CPU, a missing export, an export of another run / task / frame count, a model
+file onnxruntime cannot load) is one error line before any output folder exists."""
 import json
 import shutil
 from pathlib import Path
@@ -71,6 +71,8 @@ def _edited_export(workspace: Path, tmp_path: Path, **changes) -> Path:
 
 def test_an_engine_that_cannot_run_is_one_error_line_and_writes_nothing(cli, workspace, tmp_path):
     onnx = "detect.engine=onnxruntime"
+    damaged = _edited_export(workspace, tmp_path / "d")
+    (damaged / "model.onnx").write_bytes(b"not an onnx model")
     cases = {
         "detect.precision=fp16: half precision runs on a CUDA device only": ["detect.precision=fp16"],
         "engine=onnxruntime runs the fp32 export": [onnx, "detect.precision=bf16"],
@@ -79,6 +81,7 @@ def test_an_engine_that_cannot_run_is_one_error_line_and_writes_nothing(cli, wor
             onnx, f"detect.export_dir={_edited_export(workspace, tmp_path / 'a', checkpoint_sha256='0' * 64)}"],
         "an export of a task=clip run": [onnx, f"detect.export_dir={_edited_export(workspace, tmp_path / 'b', task='clip')}"],
         "exported for num_frames=4": [onnx, f"detect.export_dir={_edited_export(workspace, tmp_path / 'c', num_frames=4)}"],
+        "onnxruntime cannot load it": [onnx, f"detect.export_dir={damaged}"],
         "detect.engine='tensorrt': must be one of torch | onnxruntime": ["detect.engine=tensorrt"],
     }
     for needle, extra in cases.items():
@@ -87,5 +90,5 @@ def test_an_engine_that_cannot_run_is_one_error_line_and_writes_nothing(cli, wor
         assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), (needle, result.stderr)
         assert needle in lines[0], (needle, lines[0])
         if any(arg.startswith("detect.export_dir") for arg in extra):  # names the file and the remedy
-            assert "export.json" in lines[0] and "format=onnx" in lines[0]
+            assert "export" in lines[0] and "python -m src.export run=" in lines[0] and "format=onnx" in lines[0]
     assert not (tmp_path / "out").exists()
