@@ -1,7 +1,8 @@
 """`python -m src.detect` with detect.engine=onnxruntime (the run's ONNX export) and detect.precision=bf16 on a
 synthetic match: the same events.csv as PyTorch fp32, probabilities within 1e-4 (onnxruntime) and 1e-2 (bf16); an
 engine that cannot run (fp16 on a CPU, a missing export, an export of another run / task / frame count, a model
-file onnxruntime cannot load) is one error line before any output folder exists."""
+file onnxruntime cannot load) is one error line before any output folder exists. `src.predict engine=onnxruntime`
+on the run's clips equals PyTorch within 1e-4."""
 import json
 import shutil
 from pathlib import Path
@@ -92,3 +93,17 @@ def test_an_engine_that_cannot_run_is_one_error_line_and_writes_nothing(cli, wor
         if any(arg.startswith("detect.export_dir") for arg in extra):  # names the file and the remedy
             assert "export" in lines[0] and "python -m src.export run=" in lines[0] and "format=onnx" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_header_predict_with_onnxruntime_equals_torch(cli, workspace, tmp_path):
+    clips = sorted((workspace / "data" / "synthetic" / "header" / "clips").glob("*.npy"))[:3]
+    assert len(clips) == 3
+    tables = {}
+    for engine in ("torch", "onnxruntime"):
+        result = cli(["run=tiny", f"inputs=[{','.join(map(str, clips))}]", f"output={tmp_path}/{engine}",
+                      "progress=false", "device=cpu", f"engine={engine}",
+                      f"paths.report_dir={workspace / 'report' / 'header_experiments'}"], tmp_path, module="src.predict")
+        assert result.returncode == 0, result.stderr[-3000:]
+        tables[engine] = pd.read_csv(tmp_path / engine / "predictions.csv")
+    assert tables["torch"]["error"].isna().all() and len(tables["torch"]) == 3
+    np.testing.assert_allclose(tables["onnxruntime"]["prob_header"], tables["torch"]["prob_header"], atol=1e-4, rtol=0)
