@@ -49,6 +49,7 @@ def _args(argv):
 
 def score_one(args) -> dict:
     """In the child process: score every window of args.child; the figures as a dict."""
+    from src.core.inference_engine import TorchEngine
     from src.header.data.transforms import build_clip_transform
     from src.header.detection.scoring import frame_preprocessor, score_video
     from src.header.detection.video_stream import VideoStream
@@ -66,8 +67,9 @@ def score_one(args) -> dict:
                                      normalise=True, mean=cfg["backbone"]["mean"], std=cfg["backbone"]["std"])
     with tempfile.TemporaryDirectory() as tmp, VideoStream(args.child) as video:
         logs = AppendLog(Path(tmp) / "w.csv", WINDOW_COLUMNS, True), AppendLog(Path(tmp) / "g.csv", GAP_COLUMNS, True)
-        stats = score_video(video, net, frame_preprocessor(transform), WindowSpec(args.num_frames, 1, args.stride),
-                            start_frame=0, end_frame=None, batch_size=args.batch_size, device=device,
+        stats = score_video(video, TorchEngine(net, "fp32", device), frame_preprocessor(transform),
+                            WindowSpec(args.num_frames, 1, args.stride), start_frame=0, end_frame=None,
+                            batch_size=args.batch_size,
                             windows_log=logs[0], gaps_log=logs[1], show_progress=False)
     return {"frames": stats.frames, "windows": stats.windows, "seconds": stats.seconds,
             "windows_per_s": stats.windows / stats.seconds,

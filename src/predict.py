@@ -10,13 +10,15 @@ from src.core.cli_checks import CONF_DIR
 from src.core.command_line import check_command_line
 from src.core.errors import UserError, one_line_errors
 from src.core.hydra_run import run_command
+from src.core.inference_engine import check_engine, engine_settings
 from src.core.override_checks import folder_problem
 from src.core.prediction_io import find_inputs, resolve_device
 from src.tasks import follow_run_task, get_task
 
 
 def check_inputs(cfg: DictConfig) -> None:
-    """The run (or a model that needs none: zero-shot CLIP), the input files, the device and the output folder."""
+    """The run (or a model that needs none: zero-shot CLIP), the input files, the device, the engine (and the run's
+    export for engine=onnxruntime) and the output folder."""
     task = get_task(cfg.task.name)  # main() made it the run's task
     if cfg.run is not None:
         task.check_run(str(cfg.run), cfg)
@@ -24,7 +26,9 @@ def check_inputs(cfg: DictConfig) -> None:
         task.check_without_run(cfg, "predict")
     find_inputs(OmegaConf.to_container(cfg.inputs) if OmegaConf.is_list(cfg.inputs) else cfg.inputs,
                 task.predict_suffixes)
-    resolve_device(str(cfg.device))
+    device = resolve_device(str(cfg.device))
+    check_engine(engine_settings(cfg), device, (lambda: task.export_target(str(cfg.run), cfg))
+                 if cfg.run is not None else None, "")
     if problem := folder_problem(Path(cfg.output)):
         raise UserError(f"output={cfg.output}: cannot create this folder ({problem}); pick a writable place")
 

@@ -20,8 +20,9 @@ from src.clip.data.sampler import FrameSampler
 from src.clip.data.transforms import VideoTransform
 from src.clip.models.backbone import require_clip_backbone
 from src.clip.module import ClipVideoModule
-from src.clip.run_loading import load_clip_run
+from src.clip.run_loading import clip_export_target, load_clip_run, resolve_run_dir
 from src.core.errors import BadVideoError, UserError
+from src.core.inference_engine import engine_settings, inference_engine
 from src.core.prediction_io import print_table, resolve_device, write_predictions
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,11 @@ def predict_clip(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
     module, config, names = load_model(cfg)
     device = resolve_device(str(cfg["device"]))
     module = module.to(device)
+    with torch.inference_mode():  # the class text features, encoded once (the export holds them already)
+        text = None if module.model.text_features_depend_on_video else module.model.class_text_features()
+    target = clip_export_target(resolve_run_dir(str(cfg["run"]), Path(cfg["paths"]["models_dir"]))) \
+        if cfg["run"] is not None else None
+    engine = inference_engine(engine_settings(cfg), lambda videos: module.model(videos, text), device, target, "")
     data, backbone = config["dataset"], config["backbone"]
     sampler = FrameSampler(data["num_frames"], data["num_temporal_views"], data["frame_interval"])
     transform = VideoTransform(train=False, augment=False, image_size=backbone["image_size"], mean=backbone["mean"],
@@ -79,15 +85,14 @@ def predict_clip(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
     records: list[dict] = [{}] * len(files)
     with torch.inference_mode(), Progress(disable=not cfg["progress"], transient=True) as progress:
         task = progress.add_task("predicting", total=len(files))
-        text = None if module.model.text_features_depend_on_video else module.model.class_text_features()
         for batch in loader:
             for item in (b for b in batch if "error" in b):
                 log.warning("cannot decode %s: %s", files[item["i"]], item["error"])
                 records[item["i"]] = {"path": str(files[item["i"]]), "error": item["error"], "top_k": []}
             good = [b for b in batch if "video" in b]
             if good:
-                videos = torch.stack([b["video"] for b in good]).to(device)  # (B, V, T, 3, S, S)
-                probs = module.model(videos, text).float().softmax(-1).cpu()  # (B, C)
+                videos = torch.stack([b["video"] for b in good])             # (B, V, T, 3, S, S)
+                probs = engine(videos).float().softmax(-1).cpu()              # (B, C)
                 values, indices = probs.topk(top_k, dim=-1)
                 for item, vals, idx in zip(good, values.tolist(), indices.tolist()):
                     records[item["i"]] = {"path": str(files[item["i"]]), "error": "", "top_k": [

@@ -27,6 +27,7 @@ from src.clip.models.methods.vita import ViTa
 from src.clip.module import ClipVideoModule
 from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
+from src.core.export_folder import ExportTarget
 from src.core.run_config import plain_sections
 from src.core.run_config import read_run_config as read_plain_config
 from src.core.run_folder import find_run_folder
@@ -108,3 +109,13 @@ def load_clip_run(spec: str, models_dir: Path, overrides: dict | None = None,
 def frame_count_fixed(model: ClipVideoClassifier) -> bool:
     """True when learned tensors are tied to frame positions (attention pooling, ViTa's frame tokens)."""
     return isinstance(model.pooling, AttentionPooling) or isinstance(model, ViTa)
+
+
+def clip_export_target(run_dir: Path) -> ExportTarget:
+    """What an export must have been made from to replace this run's model (engine=onnxruntime): its
+    checkpoint.pth, and videos of (views, num_frames, 3, image_size, image_size) as src.predict samples them."""
+    config = read_run_config(run_dir)
+    data, size = config["dataset"], int(config["backbone"]["image_size"])
+    views, frames = int(data["num_temporal_views"]) * int(data["num_spatial_views"]), int(data["num_frames"])
+    return ExportTarget(task="clip", run_dir=Path(run_dir), checkpoint=Path(run_dir) / "checkpoint.pth",
+                        num_frames=frames, input_shape=(views, frames, 3, size, size))

@@ -17,9 +17,10 @@ from src.clip.models.backbone import require_clip_backbone
 from src.clip.module import ClipVideoModule
 from src.clip.prediction import predict_clip
 from src.clip.run_facts import clip_run_facts
-from src.clip.run_loading import read_checkpoint, read_run_config, resolve_run_dir
+from src.clip.run_loading import clip_export_target, read_checkpoint, read_run_config, resolve_run_dir
 from src.core.dataset_report import DatasetReport
 from src.core.errors import UserError
+from src.core.export_folder import ExportTarget
 from src.core.manifest import present_files
 from src.core.override_checks import folder_problem
 from src.core.parts import TaskParts
@@ -146,6 +147,9 @@ class ClipTask(Task):
             if trained_on != cfg.backbone.name:
                 raise UserError(f"continue_from={path}: trained on backbone {trained_on}, this run uses "
                                 f"{cfg.backbone.name}; pick the same backbone")
+
+    def export_target(self, spec: str, cfg) -> ExportTarget:
+        return clip_export_target(resolve_run_dir(spec, Path(cfg["paths"]["models_dir"])))
 
     def run_files(self, run_dir: Path) -> dict:
         return present_files(run_dir, RUN_FILES)

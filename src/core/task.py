@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from src.core.dataset_report import DatasetReport
 from src.core.errors import UserError
+from src.core.export_folder import ExportTarget
 from src.core.model_card import write_model_card
 from src.core.parts import TaskParts
 
@@ -69,6 +70,11 @@ class Task:
     def check_detect(self, cfg: DictConfig) -> None:
         """src.detect's settings, annotations and video, before anything is written."""
         raise self.refuse("detect")
+
+    # engine=onnxruntime (src/core/inference_engine.py) in src.predict / src.detect
+    def export_target(self, spec: str, cfg) -> ExportTarget:
+        """What an export must have been made from to replace run `spec`'s model (cfg: the command's config)."""
+        raise self.refuse("exported models")
 
     # every tool that reads a run folder
     def run_files(self, run_dir: Path) -> dict[str, Any]:

@@ -71,6 +71,8 @@ PROBABILITY_OR_NULL = number("a probability between 0 and 1 (or null: the run's 
 SECONDS_OR_NULL = number("a number of seconds >= 0 (or null)", 0.0, null=True)
 SWITCH = Rule(bool, "true or false")
 DEVICE = Rule(str, "auto, cpu, cuda or cuda:<index>", pattern=r"auto|cpu|cuda(:\d+)?")
+ENGINE = {"engine": one_of("torch", "onnxruntime"), "precision": one_of("fp32", "bf16", "fp16"),
+          "export_dir": Rule(str, "a folder (or null: <run folder>/export/)", null=True)}
 
 # section -> key -> rule, for every root config that has the section
 SECTIONS: dict[str, dict[str, Rule]] = {
@@ -142,7 +144,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
                "crop_size": integer(1, "a positive integer (or null: the run's clips')", null=True),
                "max_track_gap": integer(0, "an integer >= 0 (or null: the run's clips')", null=True),
                "min_track_score": number("a number (or null: the run's clips')", float("-inf"), null=True),
-               "half": integer(0, "an integer such as 1 or 2 (or null)", null=True)},
+               "half": integer(0, "an integer such as 1 or 2 (or null)", null=True), **ENGINE},
     "check": {"decode": one_of("all", "first", "none"), "min_videos_per_class": COUNT, "max_listed": POSITIVE},
 }
 
@@ -154,7 +156,7 @@ ROOTS: dict[str, dict[str, Rule]] = {
     "check_dataset": _TRAIN,
     "evaluate": {"seed": _SEED, "split": one_of("test", "val")},
     "predict": {"seed": _SEED, "top_k": POSITIVE, "batch_size": POSITIVE, "num_workers": COUNT, "device": DEVICE,
-                "threshold": PROBABILITY_OR_NULL, "start": SECONDS_OR_NULL, "progress": SWITCH},
+                "threshold": PROBABILITY_OR_NULL, "start": SECONDS_OR_NULL, "progress": SWITCH, **ENGINE},
     "detect": {"resume": SWITCH, "export_clips": SWITCH, "progress": SWITCH},
 }
 

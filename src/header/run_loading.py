@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
+from src.core.export_folder import ExportTarget
 from src.core.run_config import read_run_config
 from src.core.run_folder import find_run_folder
 from src.header.artifacts import CHECKPOINT_FORMAT
@@ -115,3 +116,12 @@ def load_header_run(spec: str, report_dir: Path) -> HeaderRun:
                         f"({str(err).splitlines()[0]}); the run folder is inconsistent, train it again") from err
     return HeaderRun(net.eval(), config, float(best["best_threshold"]["threshold"]), checkpoint,
                      read_clip_settings(run_dir))
+
+
+def header_export_target(run_dir: Path) -> ExportTarget:
+    """What an export must have been made from to replace this run's HeaderNet (engine=onnxruntime): its best
+    weights, and clips of (3, num_frames, input_size, input_size)."""
+    data = read_header_config(run_dir)["dataset"]
+    frames, size = int(data["num_frames"]), int(data["input_size"])
+    return ExportTarget(task="header", run_dir=Path(run_dir), checkpoint=Path(run_dir) /
+                        read_best_metrics(run_dir)["checkpoint"], num_frames=frames, input_shape=(3, frames, size, size))

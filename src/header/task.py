@@ -8,9 +8,11 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
 from src.core.dataset_report import DatasetReport
+from src.core.export_folder import ExportTarget
+from src.core.inference_engine import check_engine, engine_settings
 from src.core.manifest import present_files
 from src.core.parts import TaskParts
-from src.core.prediction_io import find_inputs
+from src.core.prediction_io import find_inputs, resolve_device
 from src.core.task import Task
 from src.header.artifacts import HeaderRunArtifacts
 from src.header.data.check import check_header_dataset
@@ -25,6 +27,7 @@ from src.header.module import HeaderModule
 from src.header.prediction import SUFFIXES, predict_header
 from src.header.run_facts import header_run_facts
 from src.header.run_loading import (
+    header_export_target,
     read_best_metrics,
     read_header_checkpoint,
     read_header_config,
@@ -115,8 +118,13 @@ class HeaderTask(Task):
     def check_detect(self, cfg: DictConfig) -> None:
         check_detect_inputs(cfg)
         self.check_run(str(cfg.run), cfg)
+        check_engine(engine_settings(cfg.detect), resolve_device(str(cfg.detect.device), key="detect.device"),
+                     lambda: self.export_target(str(cfg.run), cfg), "detect.")
         run_dir = resolve_header_run_dir(str(cfg.run), Path(cfg.paths.report_dir))
         check_detect_view(cfg, read_clip_settings(run_dir), read_header_config(run_dir)["dataset"])
+
+    def export_target(self, spec: str, cfg) -> ExportTarget:
+        return header_export_target(resolve_header_run_dir(spec, Path(cfg["paths"]["report_dir"])))
 
     def run_files(self, run_dir: Path) -> dict:
         files = present_files(run_dir, RUN_FILES)

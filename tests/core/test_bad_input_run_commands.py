@@ -80,6 +80,13 @@ PREDICT = [
     ("header_threshold_2", "predict_header", ["threshold=2"], "threshold=2: must be a probability"),
     ("header_start_negative", "predict_header", ["start=-1"], "start=-1"),
     ("header_best_unparsable", "predict_bare", ["run={header_bad_best}", "inputs={video}"], "best_metrics.json"),
+    ("engine_unknown", "predict", ["engine=tensorrt"], "engine='tensorrt': must be one of torch | onnxruntime"),
+    ("precision_fp16_on_cpu", "predict", ["precision=fp16"], "precision=fp16: half precision runs on a CUDA device"),
+    ("onnxruntime_bf16", "predict", ["engine=onnxruntime", "precision=bf16"], "runs the fp32 export"),
+    ("onnxruntime_no_export", "predict", ["engine=onnxruntime"], "no export of this run; run python -m src.export"),
+    ("header_onnxruntime_no_export", "predict_header", ["engine=onnxruntime"], "no export of this run"),
+    ("onnxruntime_zero_shot", "predict_bare", ["method=zero_shot", "classes=[a,b]", "inputs={video}",
+                                               "engine=onnxruntime"], "export of a trained run: give run="),
 ]
 DETECT = [
     ("no_run", "detect_bare", ["video={video}"], "run= is required"),
@@ -100,6 +107,8 @@ DETECT = [
     ("output_under_a_file", "detect", ["output_dir={root}/a_file"], "output_dir={root}/a_file: cannot create"),
     ("run_of_clip", "detect_bare", ["run={clip_run}", "video={video}"], "task=clip has no detect"),
     ("run_checkpoint_missing", "detect_bare", ["run={header_no_checkpoint}", "video={video}"], "is missing"),
+    ("precision_fp16_on_cpu", "detect", ["detect.precision=fp16"], "detect.precision=fp16: half precision"),
+    ("onnxruntime_no_export", "detect", ["detect.engine=onnxruntime"], "no export of this run; run python -m src."),
 ]
 CASES = [(f"{base.split('_')[0]}-{name}", base, extra, words)
          for cases in (EVALUATE, PREDICT, DETECT) for name, base, extra, words in cases]

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from src.core.atomic import write_csv, write_json
 from src.core.errors import UserError
+from src.core.inference_engine import engine_settings, inference_engine
 from src.core.prediction_io import resolve_device
 from src.header.data.transforms import build_clip_transform
 from src.header.detection.clip_view import ClipView, clip_view, merged_settings
@@ -34,7 +35,7 @@ from src.header.detection.window_log import (
     write_settings,
 )
 from src.header.detection.windowing import WindowSpec
-from src.header.run_loading import load_header_run
+from src.header.run_loading import header_export_target, load_header_run, resolve_header_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ def run_detection(cfg: dict) -> dict:
     device = resolve_device(str(detect["device"]), key="detect.device")
     true_frames = read_true_events(Path(cfg["events_csv"])) if cfg["events_csv"] else None
     run = load_header_run(str(cfg["run"]), Path(cfg["paths"]["report_dir"]))
+    run_dir = resolve_header_run_dir(str(cfg["run"]), Path(cfg["paths"]["report_dir"]))
+    engine = inference_engine(engine_settings(detect), run.net.to(device).eval(), device, header_export_target(run_dir),
+                              "detect.")  # before the output folder: an export onnxruntime cannot load is refused
     with VideoStream(cfg["video"]) as video:
         view, key = video_view(detect, run, video)
         spec = WindowSpec(num_frames=view.num_frames, frame_step=view.frame_step, stride=detect["stride"])
@@ -86,7 +90,7 @@ def run_detection(cfg: dict) -> dict:
         resumed_at = resume_start(out_dir, settings, bool(cfg["resume"]))
         out_dir.mkdir(parents=True, exist_ok=True)
         write_settings(out_dir, settings)
-        stats = _score(video, run, view, spec, cfg, out_dir, device,
+        stats = _score(video, run, view, spec, cfg, out_dir, engine,
                        start_frame if resumed_at is None else resumed_at, end_frame, fresh=resumed_at is None)
         fps = video.fps
     threshold = run.threshold if detect["threshold"] is None else float(detect["threshold"])
@@ -108,17 +112,16 @@ def video_view(detect: dict, run, video: VideoStream) -> tuple[ClipView, tuple]:
     return clip_view(detect, run.clip_settings, run.config["dataset"], track), key
 
 
-def _score(video, run, view: ClipView, spec: WindowSpec, cfg: dict, out_dir: Path, device, start_frame: int,
+def _score(video, run, view: ClipView, spec: WindowSpec, cfg: dict, out_dir: Path, engine, start_frame: int,
            end_frame, *, fresh: bool):
     data = run.config["dataset"]
     transform = build_clip_transform(input_size=data["input_size"], augment=False, flip_prob=0.0, color_jitter={},
                                      normalise=True, mean=run.config["backbone"]["mean"], std=run.config["backbone"]["std"])
     windows_log = AppendLog(out_dir / "windows.csv", WINDOW_COLUMNS, fresh=fresh)
     gaps_log = AppendLog(out_dir / "gaps.csv", GAP_COLUMNS, fresh=fresh)
-    net = run.net.to(device).eval()
     try:
-        return score_video(video, net, frame_preprocessor(transform, view), spec, start_frame=start_frame,
-                           end_frame=end_frame, batch_size=cfg["detect"]["batch_size"], device=device,
+        return score_video(video, engine, frame_preprocessor(transform, view), spec, start_frame=start_frame,
+                           end_frame=end_frame, batch_size=cfg["detect"]["batch_size"],
                            windows_log=windows_log, gaps_log=gaps_log, show_progress=bool(cfg["progress"]),
                            model_frames=view.model_frames)
     finally:
@@ -156,7 +159,8 @@ def _finish(cfg: dict, out_dir: Path, found: Detections, metrics, stats, *, fps:
     summary = {"video": str(cfg["video"]), "output": str(out_dir), "fps": fps, "windows": int(len(windows)) - no_ball,
                "windows_no_ball": no_ball, "windows_scored_now": stats.windows, "frames_decoded": stats.frames,
                "gaps": int(len(gaps)), "decode_errors": stats.decode_errors, "events": int(len(found.events)),
-               "threshold": threshold, "seconds": round(stats.seconds, 2),
+               "threshold": threshold, "engine": detect["engine"], "precision": detect["precision"],
+               "seconds": round(stats.seconds, 2),
                "windows_per_s": round(stats.windows / stats.seconds, 2) if stats.seconds else None,
                "clip_view": view.settings()}
     if metrics is not None:

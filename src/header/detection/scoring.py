@@ -49,19 +49,19 @@ def frame_preprocessor(transform: Callable, view: ClipView | None = None) -> Cal
     return preprocess
 
 
-@torch.inference_mode()
-def window_probs(net: torch.nn.Module, windows: list[Window], device: torch.device,
+def window_probs(engine: Callable[[torch.Tensor], torch.Tensor], windows: list[Window],
                  model_frames: np.ndarray | None = None) -> list[float]:
-    """P(header) per window; `model_frames` picks the frames the model takes from each window (None: all)."""
+    """P(header) per window; `engine` runs the model (src/core/inference_engine.py: batch -> float32 logits),
+    `model_frames` picks the frames the model takes from each window (None: all)."""
     clips = torch.stack([w.frames for w in windows])                          # (B, T, 3, S, S)
     if model_frames is not None:
         clips = clips[:, torch.from_numpy(model_frames)]
-    logits = net(clips.permute(0, 2, 1, 3, 4).to(device, non_blocking=True))  # (B, 3, T, S, S) -> (B, 2)
+    logits = engine(clips.permute(0, 2, 1, 3, 4))                             # (B, 3, T, S, S) -> (B, 2)
     return logits.float().softmax(-1)[:, 1].cpu().tolist()
 
 
-def score_video(video: VideoStream, net: torch.nn.Module, preprocess: Callable, spec: WindowSpec, *,
-                start_frame: int, end_frame: int | None, batch_size: int, device: torch.device,
+def score_video(video: VideoStream, engine: Callable[[torch.Tensor], torch.Tensor], preprocess: Callable,
+                spec: WindowSpec, *, start_frame: int, end_frame: int | None, batch_size: int,
                 windows_log: AppendLog, gaps_log: AppendLog, show_progress: bool,
                 model_frames: np.ndarray | None = None) -> ScoringStats:
     stats = ScoringStats()
@@ -84,7 +84,7 @@ def score_video(video: VideoStream, net: torch.nn.Module, preprocess: Callable, 
             batch = pending[:cut]
             del pending[:cut]
             with_pixels = [w for w in batch if w.frames is not None]
-            probs = iter(window_probs(net, with_pixels, device, model_frames) if with_pixels else [])
+            probs = iter(window_probs(engine, with_pixels, model_frames) if with_pixels else [])
             windows_log.append([(w.start_frame, w.end_frame, round((w.start_frame + w.end_frame) / 2 / fps, 4),
                                  "" if w.frames is None else round(next(probs), 6),
                                  "no_ball" if w.frames is None else "scored") for w in batch])
