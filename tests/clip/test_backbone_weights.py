@@ -12,18 +12,23 @@ from pathlib import Path
 import open_clip
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from src.clip.models.backbone import load_clip
 from src.clip.models.weights import hub
 from src.core.errors import UserError
-from tests.clip.test_backbone import tiny_backbone
-from tests.conftest import TINY_CLIP_RUN
+from tests.composed import section
 from tests.core.bad_input_helpers import one_error_line
 
 # OpenAI's layout as open_clip.model.build_model_from_openai_state_dict infers it: 64-wide heads, MLP ratio 4.
 OPENAI_TINY = {"embed_dim": 32,
                "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8},
                "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 1, "layers": 2}}
+
+
+def tiny_backbone(**overrides) -> dict:
+    """conf/backbone/clip_tiny.yaml composed over its default (clip_b16.yaml), as Hydra would."""
+    return {**section("backbone", ["backbone=clip_tiny"]), **overrides}
 
 
 def _features(model, seed: int = 7) -> tuple[torch.Tensor, torch.Tensor]:
@@ -159,29 +164,41 @@ def test_vifi_checkpoint_with_parts_a_clip_cannot_hold_is_refused(tmp_path, extr
     assert words in str(error.value)
 
 
-def test_mismatching_checkpoint_is_one_line_before_any_folder(cli, tmp_path_factory, tmp_path):
+def test_mismatching_checkpoint_is_one_line_before_any_folder(cli, tiny_clip_run, tmp_path_factory, tmp_path):
     _, state = _source_clip()   # clip_tiny's towers; the run below asks for clip_tiny_deep's 12 blocks
     path = tmp_path_factory.mktemp("weights") / "vifi_tiny.pth"
     _vifi_checkpoint(state, path)
-    result = cli(["method=video_coop", "dataset=ucf101", f"dataset.root={tmp_path}/data", *TINY_CLIP_RUN,
+    result = cli(["method=video_coop", "dataset=ucf101", f"dataset.root={tmp_path}/data", *tiny_clip_run,
                   "backbone=clip_tiny_deep", f"backbone.pretrained={path}"], tmp_path)
     line = one_error_line(result, str(path), "a vifi_clip file that does not match the 'clip-tiny-deep'")
     assert "missing ['transformer.resblocks.10" in line
     assert sorted(tmp_path.iterdir()) == []   # no Hydra output folder, no run folder
 
 
-def test_offline_hub_tag_is_one_line_in_under_5_s(cli, monkeypatch, tmp_path):
+@pytest.mark.parametrize(("module", "method"), [("src.train", "video_coop"), ("src.evaluate", "zero_shot")])
+def test_offline_hub_tag_is_one_line_in_under_5_s(cli, tiny_clip_run, monkeypatch, tmp_path, module, method):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))   # an empty hub cache
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     start = time.perf_counter()
-    result = cli(["method=video_coop", "dataset=ucf101", f"dataset.root={tmp_path}/data", *TINY_CLIP_RUN,
-                  "backbone=clip_b16"], tmp_path)
+    result = cli([f"method={method}", "dataset=ucf101", f"dataset.root={tmp_path}/data", *tiny_clip_run,
+                  "backbone=clip_b16"], tmp_path, module=module)
     elapsed = time.perf_counter() - start
     one_error_line(result, "backbone.pretrained=openai", "HF_HUB_OFFLINE is set", "hf download timm/",
                    "backbone.weights_format=openai")
     assert elapsed < 5.0
     assert sorted(tmp_path.iterdir()) == []
+
+
+def test_weights_format_decides_quick_gelu_for_a_state_dict_and_is_checked_against_the_file(tmp_path):
+    _, state = _source_clip()
+    save_file({key: value.contiguous() for key, value in state.items()}, str(tmp_path / "openai.safetensors"))
+    as_open_clip, _ = load_clip(tiny_backbone(pretrained=str(tmp_path / "openai.safetensors")))
+    as_openai, _ = load_clip(tiny_backbone(pretrained=str(tmp_path / "openai.safetensors"), weights_format="openai"))
+    assert type(as_open_clip.transformer.resblocks[0].mlp.gelu) is torch.nn.GELU
+    assert type(as_openai.transformer.resblocks[0].mlp.gelu) is open_clip.transformer.QuickGELU
+    with pytest.raises(UserError, match="weights_format=vifi_clip, but .* holds open_clip weights"):
+        load_clip(tiny_backbone(pretrained=str(tmp_path / "openai.safetensors"), weights_format="vifi_clip"))
 
 
 def test_unreachable_hub_is_refused_after_a_short_probe(monkeypatch, tmp_path):

@@ -55,7 +55,7 @@ def _expected_shapes(name: str, model_cfg: dict | None) -> dict[str, torch.Size]
     """The architecture's state-dict shapes, built on the meta device (no memory, no init); None for open_clip
     configs that are not a plain CLIP (custom text towers), which load_clip checks when it builds them."""
     cfg = _architecture_cfg(name, model_cfg, quick_gelu=False)
-    if cfg.get("custom_text") or "hf_model_name" in cfg.get("text_cfg", {}):
+    if cfg.get("custom_text") or "hf_model_name" in cfg["text_cfg"] or "timm_model_name" in cfg["vision_cfg"]:
         return None
     with torch.device("meta"):
         model = open_clip.model.CLIP(**{key: value for key, value in cfg.items() if key != "custom_text"})

@@ -81,7 +81,7 @@ def read_weights(path: Path, weights_format: str, key: str = "backbone.pretraine
     swappable = {weights.format, weights_format} <= {"open_clip", "openai"} and not is_torchscript_archive(path)
     if weights_format != "auto" and weights_format != weights.format:
         if not swappable:
-            raise UserError(f"backbone.weights_format={weights_format}, but {path} is a {weights.format} file; "
+            raise UserError(f"backbone.weights_format={weights_format}, but {path} holds {weights.format} weights; "
                             "set backbone.weights_format=auto")
         weights.format = weights_format
     weights.state = {name: tensor for name, tensor in weights.state.items()

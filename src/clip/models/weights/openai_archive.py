@@ -7,6 +7,7 @@ inert attribute holder, and refuses any other global. The result has the keys `j
 """
 import io
 import pickle
+import warnings
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -67,7 +68,9 @@ class _ArchiveUnpickler(pickle.Unpickler):
         kind, storage_type, key, _location, numel = pid
         if kind != "storage":
             raise pickle.UnpicklingError(f"unknown persistent record {kind!r}")
-        dtype = storage_type.dtype
+        with warnings.catch_warnings():   # the legacy class (torch.HalfStorage) names the dtype; reading it warns
+            warnings.simplefilter("ignore", UserWarning)
+            dtype = storage_type.dtype
         if key not in self.storages:
             raw = bytearray(self.archive.read(f"{self.prefix}/data/{key}"))
             untyped = torch.frombuffer(raw, dtype=torch.uint8).untyped_storage() if raw else torch.UntypedStorage(0)
