@@ -59,17 +59,20 @@ def _unreachable(host: str, timeout_s: float) -> str | None:
     try:
         socket.create_connection((host, 443), timeout=timeout_s).close()
     except OSError as err:
-        return f"{host} unreachable: {err}"
+        return f"{host} is unreachable ({err})"
     return None
 
 
 def _offline_error(name: str, tag: str, cfg: dict, why: str, key: str) -> UserError:
-    get = (f"hf download {os.path.dirname(cfg['hf_hub'])} {_candidates(cfg)[1][0]} --local-dir <dir>"
-           if cfg.get("hf_hub") else f"download {cfg.get('url')}")
-    quick = " backbone.weights_format=openai" if cfg.get("quick_gelu") else ""
+    if cfg.get("hf_hub"):
+        model_id, names = _candidates(cfg)
+        file, get = names[0], f"hf download {model_id} {names[0]} --local-dir <dir>"
+    else:
+        file, get = os.path.basename(cfg["url"]), f"curl -LO {cfg['url']}"
+    quick = " backbone.weights_format=openai" if cfg.get("quick_gelu") else ""   # a state dict cannot say so
     return UserError(f"{key}={tag}: {name} weights are not in the hub cache ({hub_cache_dir()}) and {why}; point "
                      f"{key} at a local file instead: on a machine with network run `{get}`, copy the file here, "
-                     f"then {key}=<dir>/<file>{quick} (OpenAI's own .pt archive works too)")
+                     f"then {key}=<dir>/{file}{quick} (OpenAI's own .pt archive works too)")
 
 
 def check_tag(name: str, tag: str, timeout_s: float, key: str = "backbone.pretrained") -> dict:
