@@ -53,13 +53,15 @@ def cached_file(cfg: dict) -> Path | None:
     return url_file if url_file.is_file() else None
 
 
-def _unreachable(host: str, timeout_s: float) -> str | None:
+def _unreachable(url: str, timeout_s: float) -> str | None:
+    """Why `url`'s host cannot be reached now (None: it answers a TCP connect within timeout_s)."""
     if _env_true("HF_HUB_OFFLINE") or hub_constants.HF_HUB_OFFLINE:
         return "HF_HUB_OFFLINE is set"
+    parsed = urlparse(url)
     try:
-        socket.create_connection((host, 443), timeout=timeout_s).close()
+        socket.create_connection((parsed.hostname or "", parsed.port or 443), timeout=timeout_s).close()
     except OSError as err:
-        return f"{host} is unreachable ({err})"
+        return f"{parsed.hostname} is unreachable ({err})"
     return None
 
 
@@ -83,8 +85,8 @@ def check_tag(name: str, tag: str, timeout_s: float, key: str = "backbone.pretra
                         "path; fix the tag or give a path ending in .pt/.pth/.bin/.safetensors")
     cfg = open_clip.get_pretrained_cfg(name, tag)
     if cached_file(cfg) is None:
-        host = urlparse(os.environ.get("HF_ENDPOINT", hub_constants.ENDPOINT) if cfg.get("hf_hub") else cfg["url"])
-        if why := _unreachable(host.hostname or "", timeout_s):
+        url = os.environ.get("HF_ENDPOINT", hub_constants.ENDPOINT) if cfg.get("hf_hub") else cfg["url"]
+        if why := _unreachable(url, timeout_s):
             raise _offline_error(name, tag, cfg, why, key)
     return cfg
 
