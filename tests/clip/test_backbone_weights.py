@@ -223,17 +223,27 @@ def test_unreachable_hub_is_refused_after_a_short_probe(monkeypatch, tmp_path):
     assert probed == [(("hub.example.invalid", 443), 3.0)]
 
 
-def test_cached_tag_is_loaded_as_a_file_with_quick_gelu(monkeypatch, tmp_path):
+def test_cached_tag_loads_offline_at_once_with_the_tags_quick_gelu(monkeypatch, tmp_path):
+    """A tag whose file is in the hub cache loads with no hub request (HF_HUB_OFFLINE set after huggingface_hub
+    was imported: its own offline flag is still false, so a request would be tried and retried)."""
+    _, state = _source_clip()
+    model_cfg = tiny_backbone()["model_cfg"]     # registered as an open_clip model with an `openai`-like tag
+    monkeypatch.setitem(open_clip.factory._MODEL_CONFIGS, "clip-tiny-hub", model_cfg)
+    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "clip-tiny-hub",
+                        {"openai": {"hf_hub": "test-org/clip-tiny-hub/", "quick_gelu": True}})
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    repo = tmp_path / "hf" / "hub" / "models--timm--vit_base_patch16_clip_224.openai"
-    (repo / "refs").mkdir(parents=True)
+    repo = tmp_path / "hf" / "hub" / "models--test-org--clip-tiny-hub"
+    (repo / "snapshots" / "abc123").mkdir(parents=True)
+    (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("abc123")
-    cached = repo / "snapshots" / "abc123" / "open_clip_model.safetensors"
-    cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"weights")
-    calls = []
-    monkeypatch.setattr(hub.open_clip, "create_model", lambda name, **kwargs: calls.append((name, kwargs)) or "model")
-    assert hub.load_tag("ViT-B-16", "openai", timeout_s=3) == "model"
-    assert calls == [("ViT-B-16", {"pretrained": str(cached), "force_quick_gelu": True})]
+    save_file({key: value.contiguous() for key, value in state.items()},
+              str(repo / "snapshots" / "abc123" / "open_clip_model.safetensors"))
+
+    start = time.perf_counter()
+    loaded, _ = load_clip(tiny_backbone(name="clip-tiny-hub", model_cfg=None, pretrained="openai"))
+    assert time.perf_counter() - start < 5.0
+    assert type(loaded.transformer.resblocks[0].mlp.gelu) is open_clip.transformer.QuickGELU
+    for key, value in loaded.state_dict().items():
+        assert torch.equal(value, state[key]), key
