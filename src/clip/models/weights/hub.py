@@ -72,9 +72,10 @@ def _offline_error(name: str, tag: str, cfg: dict, why: str, key: str) -> UserEr
     else:
         file, get = os.path.basename(cfg["url"]), f"curl -LO {cfg['url']}"
     quick = " backbone.weights_format=openai" if cfg.get("quick_gelu") else ""   # a state dict cannot say so
+    archive = f" (or OpenAI's own archive {cfg['url']})" if "openaipublic" in cfg.get("url", "") else ""
     return UserError(f"{key}={tag}: {name} weights are not in the hub cache ({hub_cache_dir()}) and {why}; point "
                      f"{key} at a local file instead: on a machine with network run `{get}`, copy the file here, "
-                     f"then {key}=<dir>/{file}{quick} (OpenAI's own .pt archive works too)")
+                     f"then {key}=<dir>/{file}{quick}{archive}")
 
 
 def check_tag(name: str, tag: str, timeout_s: float, key: str = "backbone.pretrained") -> dict:
