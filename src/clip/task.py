@@ -13,7 +13,7 @@ from src.clip.eval_run import evaluate as evaluate_clip
 from src.clip.feature_cache import caching_plan, frame_feature_caching
 from src.clip.feature_cache_tool import cache_features
 from src.clip.frame_store_tool import cache_frames
-from src.clip.models.backbone import require_clip_backbone
+from src.clip.models.backbone import check_pretrained, require_clip_backbone
 from src.clip.module import ClipVideoModule
 from src.clip.prediction import predict_clip
 from src.clip.run_facts import clip_run_facts
@@ -97,6 +97,12 @@ def continue_from(module: ClipVideoModule, path: Path) -> None:
                  len(report["reinitialised_classes"]))
 
 
+def _check_backbone_weights(cfg: DictConfig) -> None:
+    """backbone.pretrained (a local file that fits, or a hub tag that is cached or reachable) before any folder."""
+    if cfg.backbone.kind == "clip":   # another kind is refused with its own line by check_backbone_kind
+        check_pretrained(OmegaConf.to_container(cfg.backbone, resolve=True))
+
+
 # What a finished task=clip run folder holds, by role (run.json's `files`; only those present are listed).
 RUN_FILES = {"config": "config.json", "best_weights": "checkpoint.pth", "last_checkpoint": "last.ckpt",
              "lightning_best": "best.ckpt", "training_log": "training_log.json",
@@ -139,8 +145,10 @@ class ClipTask(Task):
         if command == "evaluate" and (problem := folder_problem(Path(cfg.zero_shot_dir))):
             raise UserError(f"zero_shot_dir={cfg.zero_shot_dir}: cannot create this folder ({problem}); point "
                             "paths.models_dir at a writable place")
+        _check_backbone_weights(cfg)
 
     def check_training_inputs(self, cfg: DictConfig) -> None:
+        _check_backbone_weights(cfg)
         if cfg.continue_from:
             path = resolve_continue_from(str(cfg.continue_from), Path(cfg.paths.models_dir))
             trained_on = load_checkpoint(path)["meta"]["backbone"]["name"]
