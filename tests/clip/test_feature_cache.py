@@ -177,3 +177,19 @@ def test_training_really_reads_the_cache(compose, synthetic_root, tmp_path):
                          enable_progress_bar=False, callbacks=[*parts.callbacks, Spy()], num_sanity_val_steps=0)
     trainer.fit(parts.module, datamodule=parts.datamodule)
     assert seen == {"train": {"features"}, "val": {"features"}}
+
+
+def test_weights_hash_tells_activations_apart():
+    """OpenAI's CLIP weights run with QuickGELU; the same tensors under GELU give other features, so another cache."""
+    import open_clip
+
+    from src.core.feature_cache.keys import weights_hash
+    cfg = {"embed_dim": 16, "vision_cfg": {"image_size": 16, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
+           "text_cfg": {"context_length": 8, "vocab_size": 64, "width": 16, "heads": 2, "layers": 1}}
+    gelu = open_clip.model.CLIP(**cfg)
+    quick = open_clip.model.CLIP(**cfg, quick_gelu=True)
+    quick.load_state_dict(gelu.state_dict())
+    assert weights_hash(gelu.visual) != weights_hash(quick.visual)
+    same = open_clip.model.CLIP(**cfg)
+    same.load_state_dict(gelu.state_dict())
+    assert weights_hash(gelu.visual) == weights_hash(same.visual)

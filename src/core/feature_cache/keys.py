@@ -16,8 +16,9 @@ CACHE_FORMAT = 1
 
 
 def weights_hash(module: nn.Module) -> str:
-    """SHA-1 of a module's parameters and buffers (names, shapes, dtypes and bytes)."""
-    digest = hashlib.sha1()
+    """SHA-1 of a module's structure (its repr: layers and activations) and its parameters and buffers (names,
+    shapes, dtypes and bytes). The repr matters: the same weights with GELU or QuickGELU give other features."""
+    digest = hashlib.sha1(repr(module).encode())
     for name, tensor in sorted(module.state_dict().items()):
         t = tensor.detach().cpu().contiguous()
         digest.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
