@@ -156,6 +156,9 @@ ROOTS: dict[str, dict[str, Rule]] = {
     "predict": {"seed": _SEED, "top_k": POSITIVE, "batch_size": POSITIVE, "num_workers": COUNT, "device": DEVICE,
                 "threshold": PROBABILITY_OR_NULL, "start": SECONDS_OR_NULL, "progress": SWITCH},
     "detect": {"resume": SWITCH, "export_clips": SWITCH, "progress": SWITCH},
+    "export": {"format": one_of("onnx", "torchscript"), "overwrite": SWITCH, "opset": integer(7, "an ONNX opset >= 7"),
+               "parity.tolerance": number("a number > 0", 0.0, open_low=True),
+               "parity.num_inputs": integer(1, "a positive integer")},
 }
 
 
