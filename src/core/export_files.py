@@ -24,13 +24,22 @@ from torch import Tensor, nn
 
 from src.core.atomic import write_json
 from src.core.errors import UserError
-from src.core.export_formats import FILES, INPUT, OUTPUT, load_exported, onnxruntime_version, parity_diff, write_model
+from src.core.export_formats import (
+    FILES,
+    INPUT,
+    OUTPUT,
+    load_exported,
+    onnxruntime_version,
+    parity_diff,
+    write_model,
+)
 from src.core.override_checks import folder_problem
 from src.core.provenance import file_sha256
 
 log = logging.getLogger(__name__)
 
 ONNX_PACKAGES = ("onnx", "onnxscript", "onnxruntime")   # the `onnx` extra of pyproject.toml
+EXPORT_NAMES = {"export.json", *FILES.values()}          # what an export folder holds (overwrite=true replaces only such)
 
 
 @dataclass
@@ -57,7 +66,11 @@ def check_export_folder(folder: Path, fmt: str, overwrite: bool) -> None:
         raise UserError(f"output={folder}: is a file, not a folder; pick a folder for the export")
     if problem := folder_problem(folder):
         raise UserError(f"output={folder}: cannot create this folder ({problem}); pick a writable place")
-    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+    held = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    if held and not ("export.json" in held and held <= EXPORT_NAMES):  # overwrite=true never empties another folder
+        raise UserError(f"output={folder}: a folder that is not an export (it holds {', '.join(sorted(held)[:3])}"
+                        f"{' …' if len(held) > 3 else ''}); pick a new or empty folder")
+    if held and not overwrite:
         raise UserError(f"output={folder}: already holds an export; pass overwrite=true to replace it (once the new "
                         "one passed its parity check) or output=<another folder>")
     missing = [name for name in ONNX_PACKAGES if importlib.util.find_spec(name) is None] if fmt == "onnx" else []
@@ -77,6 +90,7 @@ def write_export(cfg: dict, model: ExportModel) -> dict:
     check_export_folder(target, fmt, bool(cfg["overwrite"]))
     made = _make_parents(target.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700: give the folder the mode a plain mkdir would
     try:
         record = _export_into(staging, cfg, model)
         _move_into_place(staging, target)
@@ -86,10 +100,8 @@ def write_export(cfg: dict, model: ExportModel) -> dict:
             with contextlib.suppress(OSError):  # something else filled it meanwhile
                 folder.rmdir()
         raise
-    log.info("exported %s as %s -> %s (parity: max |Δ logits| %.2e on %d inputs, %s)", model.run_dir, fmt, target,
-             record["parity"]["max_abs_diff"], record["parity"]["num_inputs"], record["parity"]["source"])
-    print(f"{fmt} export of {model.run_dir} -> {target / record['file']} (max |Δ logits| vs PyTorch "
-          f"{record['parity']['max_abs_diff']:.2e})")
+    log.info("exported %s as %s -> %s (parity: max |Δ logits| %.2e on %d inputs, %s)", model.run_dir, fmt,
+             target / record["file"], record["parity"]["max_abs_diff"], record["parity"]["num_inputs"], record["parity"]["source"])
     return record
 
 
@@ -127,6 +139,12 @@ def export_record(cfg: dict, model: ExportModel, exporter: str, inputs: Tensor, 
         "torch_version": torch.__version__, "onnxruntime_version": onnxruntime_version() if fmt == "onnx" else None,
         "parity": parity,
     }
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # read by setting it, and put back at once
+    os.umask(mask)
+    return mask
 
 
 def _make_parents(folder: Path) -> list[Path]:

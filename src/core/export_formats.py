@@ -27,12 +27,25 @@ FILES = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt"}   # format
 INPUT, OUTPUT = "video", "logits"                                        # the graph's input and output names
 
 
+# Loggers of the ONNX exporter that report each graph pass at INFO (Hydra's job log level): one line per pass.
+EXPORTER_LOGGERS = ("onnx_ir", "onnxscript", "torch.onnx")
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """The exporters' progress lines (stdout) and tracer warnings: no news to the user of a check that passes."""
+    """The exporters' progress lines (stdout, INFO logs) and tracer warnings: no news to the user of a check that
+    passes (its outcome is the one line write_export logs)."""
+    loggers = [logging.getLogger(name) for name in EXPORTER_LOGGERS]
+    levels = [logger.level for logger in loggers]
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        yield
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
 
 
 def write_model(net: nn.Module, example: Tensor, path: Path, fmt: str, opset: int) -> str:
