@@ -12,6 +12,7 @@ TorchScript: torch.jit.trace (every net here is a fixed graph of tensor ops for 
 import contextlib
 import io
 import logging
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -63,17 +64,23 @@ def write_model(net: nn.Module, example: Tensor, path: Path, fmt: str, opset: in
                               dynamic_shapes=({0: torch.export.Dim("batch")},))
         return "dynamo"
     except Exception as err:  # noqa: BLE001  any failure of the new exporter: the older one may still manage
-        log.warning("the dynamo ONNX exporter failed (%s); exporting with the TorchScript-based one", one_line(err))
+        dynamo_error = _reason(err)
+        log.warning("the dynamo ONNX exporter failed (%s); exporting with the TorchScript-based one", dynamo_error)
         path.unlink(missing_ok=True)
-        dynamo_error = one_line(err)
     try:
         with torch.no_grad(), _quiet():
             torch.onnx.export(net, (example,), str(path), dynamo=False, opset_version=opset, input_names=[INPUT],
                               output_names=[OUTPUT], dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}})
         return "torchscript"
     except Exception as err:  # noqa: BLE001  both failed: one line naming both reasons
-        raise UserError(f"format=onnx: neither ONNX exporter can export this model (dynamo: {dynamo_error[:200]}; "
-                        f"TorchScript-based: {one_line(err)[:200]}); export it with format=torchscript") from None
+        raise UserError(f"format=onnx: neither ONNX exporter can export this model (dynamo: {dynamo_error}; "
+                        f"TorchScript-based: {_reason(err)}); export it with format=torchscript") from None
+
+
+def _reason(err: BaseException, limit: int = 300) -> str:
+    """An exporter's error as a short line: colour codes and its advice paragraph left out, the summary kept."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", one_line(err))
+    return text.split("## Exception summary; ", 1)[-1][:limit]
 
 
 def load_exported(path: Path, fmt: str) -> Callable[[Tensor], Tensor]:

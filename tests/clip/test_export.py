@@ -84,3 +84,14 @@ def test_the_stored_text_features_are_the_learned_prompts_encoded_once(clip_run)
     assert torch.equal(wrapped.text_features, model.class_text_features())
     assert wrapped.text_features.shape[0] == len(model.class_names) and not wrapped.text_features.requires_grad
     assert "text_features" in dict(wrapped.named_buffers())  # saved with the traced module, not recomputed
+
+
+def test_a_run_whose_dataset_is_gone_is_checked_on_seeded_random_inputs(clip_run, tmp_path):
+    workspace, run_dir = clip_run
+    config = load_clip_run(str(run_dir), workspace / "models").config
+    gone = {**config["dataset"], "root": str(tmp_path / "gone")}
+    videos, source = parity_inputs(gone, config["backbone"], 2)
+    size = config["backbone"]["image_size"]
+    assert videos.shape == (2, 1, 4, 3, size, size)
+    assert source.startswith("random normal inputs, seed 0 (the run's data is gone: dataset root ")
+    assert torch.equal(videos, parity_inputs(gone, config["backbone"], 2)[0])  # seeded: the same every time
