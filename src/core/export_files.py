@@ -90,8 +90,8 @@ def write_export(cfg: dict, model: ExportModel) -> dict:
     check_export_folder(target, fmt, bool(cfg["overwrite"]))
     made = _make_parents(target.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700: give the folder the mode a plain mkdir would
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700: give the folder the mode a plain mkdir would
         record = _export_into(staging, cfg, model)
         _move_into_place(staging, target)
     except BaseException:
@@ -100,8 +100,9 @@ def write_export(cfg: dict, model: ExportModel) -> dict:
             with contextlib.suppress(OSError):  # something else filled it meanwhile
                 folder.rmdir()
         raise
+    parity = record["parity"]
     log.info("exported %s as %s -> %s (parity: max |Δ logits| %.2e on %d inputs, %s)", model.run_dir, fmt,
-             target / record["file"], record["parity"]["max_abs_diff"], record["parity"]["num_inputs"], record["parity"]["source"])
+             target / record["file"], parity["max_abs_diff"], parity["num_inputs"], parity["source"])
     return record
 
 
