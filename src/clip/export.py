@@ -41,7 +41,7 @@ class FixedTextClassifier(nn.Module):
 def export_clip(cfg: dict) -> dict:
     run = load_clip_run(str(cfg["run"]), Path(cfg["paths"]["models_dir"]))
     data, backbone = run.config["dataset"], run.config["backbone"]
-    inputs, source = parity_inputs(data, backbone, cfg["parity"]["num_inputs"])
+    inputs, source = parity_inputs(data, backbone, cfg["parity"]["num_inputs"], Path(cfg["paths"]["cache_dir"]))
     details = {"mean": list(backbone["mean"]), "std": list(backbone["std"]), "num_frames": data["num_frames"],
                "image_size": backbone["image_size"], "threshold": None, "class_names": list(run.class_names)}
     model = ExportModel(net=FixedTextClassifier(run.module.model.float().cpu()), inputs=inputs, source=source,
@@ -50,9 +50,10 @@ def export_clip(cfg: dict) -> dict:
     return write_export(cfg, model)
 
 
-def parity_inputs(data: dict, backbone: dict, count: int) -> tuple[Tensor, str]:
+def parity_inputs(data: dict, backbone: dict, count: int, cache_dir: Path | None) -> tuple[Tensor, str]:
     """(count, V, T, 3, S, S): the first videos of the run's validation split (else test, else train) sampled and
-    cropped as src.predict does, or seeded random ones when the dataset is gone or none of them decodes."""
+    cropped as src.predict does, or seeded random ones when the dataset is gone or none of them decodes.
+    `cache_dir`: paths.cache_dir, where the dataset's index may be kept (a Kinetics-size scan takes minutes)."""
     size = backbone["image_size"]
     views = data["num_temporal_views"] * data["num_spatial_views"]
     # As src/clip/prediction.py's predict_clip: centred views, no augmentation.
@@ -61,10 +62,7 @@ def parity_inputs(data: dict, backbone: dict, count: int) -> tuple[Tensor, str]:
                                num_spatial_views=data["num_spatial_views"], crop_scale=data["crop_scale"],
                                color_jitter=data["color_jitter"])
     try:
-        index = read_index(data, cache_dir=None)  # a scan: nothing is written to the index cache
-        split, records = next(((name, list(rows)) for name, rows in
-                               (("val", index.val), ("test", index.test), ("train", index.train)) if rows),
-                              ("", []))
+        split, records = _first_split(read_index(data, cache_dir=cache_dir))
         items = PredictionVideos([Path(r.path) for r in records[:count]], sampler, transform)
         videos = [item["video"] for item in (items[i] for i in range(len(items))) if "video" in item]
         if not videos:
@@ -74,3 +72,11 @@ def parity_inputs(data: dict, backbone: dict, count: int) -> tuple[Tensor, str]:
         shape = (views, data["num_frames"], 3, size, size)
         return random_inputs(count, shape), f"random normal inputs, seed 0 (the run's data is gone: {err})"
     return torch.stack(videos), f"the first {len(videos)} videos of the {split} split of dataset.root={data['root']}"
+
+
+def _first_split(index) -> tuple[str, list]:
+    """(name, records) of the validation split, else the test split, else the train split: the first with videos."""
+    for name, records in (("val", index.val), ("test", index.test), ("train", index.train)):
+        if records:
+            return name, list(records)
+    raise UserError("the dataset's index lists no videos")

@@ -68,7 +68,7 @@ def test_export_reloads_and_matches_the_run_within_1e_4(cli, clip_run, synthetic
     assert info["parity"]["num_inputs"] == 4 and 0 <= info["parity"]["max_abs_diff"] <= 1e-4
 
     # Reloaded here, on 3 videos of the run's dataset: the file alone (video in) gives the run's logits.
-    videos, _ = parity_inputs(run.config["dataset"], run.config["backbone"], 3)
+    videos, _ = parity_inputs(run.config["dataset"], run.config["backbone"], 3, None)
     assert videos.shape == (3, 1, 4, 3, size, size)
     with torch.no_grad():
         expected = run.module.model(videos)  # text features encoded from the learned prompts, as src.predict does
@@ -90,8 +90,8 @@ def test_a_run_whose_dataset_is_gone_is_checked_on_seeded_random_inputs(clip_run
     workspace, run_dir = clip_run
     config = load_clip_run(str(run_dir), workspace / "models").config
     gone = {**config["dataset"], "root": str(tmp_path / "gone")}
-    videos, source = parity_inputs(gone, config["backbone"], 2)
+    videos, source = parity_inputs(gone, config["backbone"], 2, None)
     size = config["backbone"]["image_size"]
     assert videos.shape == (2, 1, 4, 3, size, size)
     assert source.startswith("random normal inputs, seed 0 (the run's data is gone: dataset root ")
-    assert torch.equal(videos, parity_inputs(gone, config["backbone"], 2)[0])  # seeded: the same every time
+    assert torch.equal(videos, parity_inputs(gone, config["backbone"], 2, None)[0])  # seeded: the same every time
