@@ -10,6 +10,7 @@ from src.clip.base_to_novel import evaluate_base_and_novel
 from src.clip.data.check import check_clip_dataset
 from src.clip.data.datamodule import VideoDataModule
 from src.clip.eval_run import evaluate as evaluate_clip
+from src.clip.export import export_clip
 from src.clip.feature_cache import caching_plan, frame_feature_caching
 from src.clip.feature_cache_tool import cache_features
 from src.clip.frame_store_tool import cache_frames
@@ -123,6 +124,9 @@ class ClipTask(Task):
     def predict(self, cfg: dict) -> list[dict]:
         return predict_clip(cfg, find_inputs(cfg["inputs"], VIDEO_SUFFIXES), Path(cfg["output"]))
 
+    def export(self, cfg: dict) -> dict:
+        return export_clip(cfg)
+
     def check_dataset(self, dataset: dict, check: dict, cache_dir: Path) -> DatasetReport:
         return check_clip_dataset(dataset, check, cache_dir)
 
@@ -136,6 +140,9 @@ class ClipTask(Task):
         run_dir = resolve_run_dir(spec, Path(cfg.paths.models_dir))
         read_checkpoint(run_dir / "checkpoint.pth")  # first, as src/clip/eval_run.py reads them
         read_run_config(run_dir)
+
+    def run_folder(self, spec: str, cfg: DictConfig) -> Path:
+        return resolve_run_dir(spec, Path(cfg.paths.models_dir))
 
     def check_without_run(self, cfg: DictConfig, command: str) -> None:
         """Zero-shot CLIP needs no run; its evaluation results go to zero_shot_dir."""

@@ -1,4 +1,5 @@
-"""What a task offers the entry points (train, evaluate, predict, detect, check_dataset and the tools that read runs).
+"""What a task offers the entry points (train, evaluate, predict, detect, export, check_dataset and the tools that read
+runs).
 
 Each task package has one `Task` subclass in its `task.py` (`src/clip/task.py`, `src/header/task.py`); the entry
 points find it by `task.name` through `src/tasks.py` and never import a task package themselves. A task that does
@@ -40,6 +41,11 @@ class Task:
         """Events along a whole video (cfg["video"])."""
         raise self.refuse("detect")
 
+    # src.export
+    def export(self, cfg: dict) -> dict:
+        """The run cfg["run"] as one cfg["format"] file + export.json (src/core/export_files.py); returns export.json."""
+        raise self.refuse("export")
+
     # data_tools.check_dataset
     def check_dataset(self, dataset: dict, check: dict, cache_dir: Path) -> DatasetReport:
         """`cache_dir`: paths.cache_dir (task=clip keeps its dataset index there)."""
@@ -58,6 +64,10 @@ class Task:
     # checks before Hydra starts (src/core/command_line.py): one line for what would fail later
     def check_run(self, spec: str, cfg: DictConfig) -> None:
         """run=<spec> names a readable finished run of this task (its folder, config, weights)."""
+        raise self.refuse("finished runs")
+
+    def run_folder(self, spec: str, cfg: DictConfig) -> Path:
+        """The folder run=<spec> names (a UserError when there is none)."""
         raise self.refuse("finished runs")
 
     def check_without_run(self, cfg: DictConfig, command: str) -> None:

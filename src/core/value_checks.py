@@ -145,6 +145,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
                "max_track_gap": integer(0, "an integer >= 0 (or null: the run's clips')", null=True),
                "min_track_score": number("a number (or null: the run's clips')", float("-inf"), null=True),
                "half": integer(0, "an integer such as 1 or 2 (or null)", null=True), **ENGINE},
+    "parity": {"tolerance": number("a number > 0", 0.0, open_low=True), "num_inputs": POSITIVE},   # src.export
     "check": {"decode": one_of("all", "first", "none"), "min_videos_per_class": COUNT, "max_listed": POSITIVE},
 }
 
@@ -158,6 +159,7 @@ ROOTS: dict[str, dict[str, Rule]] = {
     "predict": {"seed": _SEED, "top_k": POSITIVE, "batch_size": POSITIVE, "num_workers": COUNT, "device": DEVICE,
                 "threshold": PROBABILITY_OR_NULL, "start": SECONDS_OR_NULL, "progress": SWITCH, **ENGINE},
     "detect": {"resume": SWITCH, "export_clips": SWITCH, "progress": SWITCH},
+    "export": {"format": one_of("onnx", "torchscript"), "overwrite": SWITCH, "opset": integer(7, "an ONNX opset >= 7")},
 }
 
 

@@ -1,4 +1,4 @@
-"""task=header: its Task (what the entry points call: train, evaluate, predict, detect, check_dataset) and the
+"""task=header: its Task (what the entry points call: train, evaluate, predict, detect, export, check_dataset) and the
 training builder: cfg -> TaskParts(HeaderModule, HeaderDataModule, run folder, artifact writer, summary)."""
 import json
 import logging
@@ -21,6 +21,7 @@ from src.header.detection.inputs import check_detect_inputs, check_detect_view
 from src.header.detection.pipeline import run_detection
 from src.header.ema import ema_callbacks
 from src.header.evaluation import evaluate as evaluate_header
+from src.header.export import export_header
 from src.header.feature_cache import clip_cache_mode, clip_feature_caching
 from src.header.footage.clip_settings import clips_settings_of, read_clip_settings, write_clip_settings
 from src.header.module import HeaderModule
@@ -103,6 +104,9 @@ class HeaderTask(Task):
     def detect(self, cfg: dict) -> dict:
         return run_detection(cfg)
 
+    def export(self, cfg: dict) -> dict:
+        return export_header(cfg)
+
     def check_dataset(self, dataset: dict, check: dict, cache_dir: Path) -> DatasetReport:
         return check_header_dataset(dataset, check)   # clips are listed in CSVs: no index to cache
 
@@ -114,6 +118,9 @@ class HeaderTask(Task):
         read_header_config(run_dir)
         best = read_best_metrics(run_dir)
         read_header_checkpoint(run_dir / best["checkpoint"])
+
+    def run_folder(self, spec: str, cfg: DictConfig) -> Path:
+        return resolve_header_run_dir(spec, Path(cfg.paths.report_dir))
 
     def check_detect(self, cfg: DictConfig) -> None:
         check_detect_inputs(cfg)

@@ -100,8 +100,8 @@ def test_files_and_functions_stay_small():
 
 # The commands that serve every task (task=… on their command line, or the task of the run folder they are given).
 ENTRY_POINTS = ["src/train.py", "src/evaluate.py", "src/predict.py", "src/detect.py", "src/report.py",
-                "data_tools/check_dataset.py",
-                "data_tools/cache_features.py", "data_tools/cache_frames.py"]
+                "src/export.py", "data_tools/check_dataset.py", "data_tools/cache_features.py",
+                "data_tools/cache_frames.py"]
 TASK_PACKAGES = ("src.clip", "src.header")
 
 
@@ -124,7 +124,7 @@ def readers(key: str) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("root", ["train", "evaluate", "predict", "check_dataset", "report"])
+@pytest.mark.parametrize("root", ["train", "evaluate", "predict", "export", "check_dataset", "report"])
 def test_root_configs_hold_no_key_that_only_one_task_reads(root):
     """A key only one task reads belongs to that task's config (conf/task/<task>.yaml, conf/<command>/<task>.yaml)."""
     keys = [k for k in yaml.safe_load((REPO / "conf" / f"{root}.yaml").read_text()) if k != "defaults"]

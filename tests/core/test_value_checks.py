@@ -14,7 +14,7 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 # Each root config with the groups that carry the other task's, methods' and finetune modes' keys.
 COMPOSED = [("train", []), ("train", ["task=header"]), ("train", ["task=header", "dataset=header_synthetic"]),
             ("train", ["method=dual_coop"]), ("evaluate", []), ("evaluate", ["task=header"]), ("predict", []),
-            ("predict", ["task=header"]), ("detect", ["run=x", "video=y"]),
+            ("predict", ["task=header"]), ("detect", ["run=x", "video=y"]), ("export", []), ("export", ["task=header"]),
             ("check_dataset", [])] + [("train", [f"experiment={p.stem}"]) for p in sorted(CONF.glob("experiment/*"))] \
            + [("train", [f"debug={p.stem}"]) for p in sorted(CONF.glob("debug/*"))]
 
