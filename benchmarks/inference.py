@@ -14,7 +14,6 @@ which other jobs on a shared machine barely disturb (benchmarks/common.py). Targ
 """
 import argparse
 import tempfile
-import warnings
 from pathlib import Path
 
 import torch
@@ -29,6 +28,7 @@ from benchmarks.common import (
     print_table,
     save_results,
 )
+from src.core.export_formats import write_model
 from src.core.inference_engine import OnnxEngine, TorchEngine
 from src.header.models.net import build_header_net
 
@@ -51,16 +51,6 @@ def _args(argv):
     return parser.parse_args(argv)
 
 
-def export_onnx(net: torch.nn.Module, example: torch.Tensor, path: Path) -> Path:
-    """model.onnx as src.export writes it: input `video`, output `logits`, the batch axis dynamic."""
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on the model's shape asserts
-        torch.onnx.export(net, (example,), str(path), input_names=["video"], output_names=["logits"],
-                          dynamic_axes={"video": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
-                          dynamo=False)
-    return path
-
-
 def score_all(engine, windows: torch.Tensor, batch_size: int) -> torch.Tensor:
     """Every window's logits, batch by batch, as src.detect scores them."""
     return torch.cat([engine(windows[i:i + batch_size]) for i in range(0, len(windows), batch_size)])
@@ -78,7 +68,8 @@ def main(argv=None) -> dict:
     shape = (args.windows, 3, args.num_frames, args.input_size, args.input_size)
     windows = torch.randn(shape, generator=torch.Generator().manual_seed(0))  # normalised clips, as detect feeds
     with tempfile.TemporaryDirectory(prefix="inference-bench-") as tmp:
-        model_file = export_onnx(net, windows[:1], Path(tmp) / "model.onnx")
+        model_file = Path(tmp) / "model.onnx"
+        exporter = write_model(net, windows[:2], model_file, "onnx", opset=18)   # as src.export writes it
         engines = {"torch": TorchEngine(net, "fp32", device), "onnxruntime": OnnxEngine(str(model_file), device)}
         if args.bf16:
             engines["torch_bf16"] = TorchEngine(net, "bf16", device)
@@ -101,7 +92,7 @@ def main(argv=None) -> dict:
           f"{'agree' if agree else 'DIFFER'} within {TOLERANCE:g} (max |Δ| {differences['onnxruntime']:.2e})")
     results = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                "environment": {**environment(device), "clock": clock_name(device),
-                               "onnxruntime": _onnxruntime_version()},
+                               "onnxruntime": _onnxruntime_version(), "onnx_exporter": exporter},
                "windows_per_s": {name: median(values) for name, values in rates.items()}, "rounds": rates,
                "ratio_vs_torch": ratios, "max_abs_diff_vs_torch": differences, "logits_agree": agree,
                "target_ratio": TARGET_RATIO}

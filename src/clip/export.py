@@ -13,10 +13,8 @@ import torch
 from torch import Tensor, nn
 
 from src.clip.data.index import read_index
-from src.clip.data.sampler import FrameSampler
-from src.clip.data.transforms import VideoTransform
 from src.clip.models.classifier import ClipVideoClassifier
-from src.clip.prediction import PredictionVideos
+from src.clip.prediction import PredictionVideos, evaluation_views
 from src.clip.run_loading import load_clip_run
 from src.core.errors import UserError
 from src.core.export_files import ExportModel, random_inputs, write_export
@@ -57,10 +55,7 @@ def parity_inputs(data: dict, backbone: dict, count: int, cache_dir: Path | None
     size = backbone["image_size"]
     views = data["num_temporal_views"] * data["num_spatial_views"]
     # As src/clip/prediction.py's predict_clip: centred views, no augmentation.
-    sampler = FrameSampler(data["num_frames"], data["num_temporal_views"], data["frame_interval"])
-    transform = VideoTransform(train=False, augment=False, image_size=size, mean=backbone["mean"], std=backbone["std"],
-                               num_spatial_views=data["num_spatial_views"], crop_scale=data["crop_scale"],
-                               color_jitter=data["color_jitter"])
+    sampler, transform = evaluation_views(data, backbone)
     try:
         split, records = _first_split(read_index(data, cache_dir=cache_dir))
         items = PredictionVideos([Path(r.path) for r in records[:count]], sampler, transform)

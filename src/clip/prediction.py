@@ -65,6 +65,15 @@ def load_model(cfg: dict) -> tuple[ClipVideoModule, dict, list[str]]:
     return ClipVideoModule.from_config(cfg, names).eval(), cfg, names
 
 
+def evaluation_views(data: dict, backbone: dict) -> tuple[FrameSampler, VideoTransform]:
+    """How a run sees a video outside training: centred temporal and spatial views, no augmentation, no flip."""
+    sampler = FrameSampler(data["num_frames"], data["num_temporal_views"], data["frame_interval"])
+    transform = VideoTransform(train=False, augment=False, image_size=backbone["image_size"], mean=backbone["mean"],
+                               std=backbone["std"], num_spatial_views=data["num_spatial_views"],
+                               crop_scale=data["crop_scale"], color_jitter=data["color_jitter"], flip_prob=0.0)
+    return sampler, transform
+
+
 def predict_clip(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
     module, config, names = load_model(cfg)
     device = resolve_device(str(cfg["device"]))
@@ -75,10 +84,7 @@ def predict_clip(cfg: dict, files: list[Path], out_dir: Path) -> list[dict]:
         if cfg["run"] is not None else None
     engine = inference_engine(engine_settings(cfg), lambda videos: module.model(videos, text), device, target, "")
     data, backbone = config["dataset"], config["backbone"]
-    sampler = FrameSampler(data["num_frames"], data["num_temporal_views"], data["frame_interval"])
-    transform = VideoTransform(train=False, augment=False, image_size=backbone["image_size"], mean=backbone["mean"],
-                               std=backbone["std"], num_spatial_views=data["num_spatial_views"],
-                               crop_scale=data["crop_scale"], color_jitter=data["color_jitter"], flip_prob=0.0)
+    sampler, transform = evaluation_views(data, backbone)
     loader = DataLoader(PredictionVideos(files, sampler, transform), batch_size=cfg["batch_size"],
                         num_workers=cfg["num_workers"], collate_fn=list)
     top_k = min(int(cfg["top_k"]), len(names))
