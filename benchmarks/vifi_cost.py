@@ -54,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads of each child")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--same-process", action="store_true",
+                        help="measure in this process (fast smoke run; peak RSS then includes earlier variants)")
     return parser.parse_args(argv)
 
 
@@ -106,6 +108,9 @@ def main(argv: list[str] | None = None) -> dict:
     context = multiprocessing.get_context("spawn")   # a fresh process: its peak memory is this variant's alone
     figures = {}
     for label in VARIANTS:
+        if args.same_process:
+            figures[label] = measure(label, args)
+            continue
         queue = context.Queue()
         child = context.Process(target=_child, args=(label, args, queue))
         child.start()

@@ -186,3 +186,42 @@ def test_feature_cache_is_refused_before_anything_is_written(cli, synthetic_root
     assert "vifi_clip" in line and "cannot be cached" in line
     assert not (tmp_path / "models").exists() and not (tmp_path / "outputs").exists()
     assert not (tmp_path / "cache" / "features").exists()
+
+
+def _one_accumulated_step(compose, tmp_path, share: bool) -> tuple[dict, dict, int]:
+    """(learned tensors before, after one SGD step over 2 accumulated micro-batches, text-tower passes)."""
+    import pytorch_lightning as pl
+
+    from src.clip.module import ClipVideoModule
+
+    cfg = OmegaConf.to_container(compose(
+        ["backbone=clip_tiny", "method=vifi_clip", "dataset=synthetic", "dataset.num_frames=2",
+         f"task.text_once_per_step={str(share).lower()}", "optimizer._target_=torch.optim.SGD",
+         "optimizer.lr=1.0", "scheduler.warmup_epochs=0"], tmp_path), resolve=True)   # (warm-up: step 0 has lr 0)
+    cfg["optimizer"].pop("betas")                                   # SGD: the update is lr x the gradient
+    torch.manual_seed(0)
+    module = ClipVideoModule.from_config(cfg, ["red square", "green circle", "moving left"])
+    before = {k: v.detach().clone() for k, v in module.model.trainable_state_dict().items()}
+    passes, encode = [], module.model.class_text_features
+    module.model.class_text_features = lambda: (passes.append(1), encode())[1]
+    generator = torch.Generator().manual_seed(1)
+    batches = [{"video": torch.randn(2, 1, 2, 3, 32, 32, generator=generator),
+                "label": torch.randint(0, 3, (2,), generator=generator), "index": torch.arange(2),
+                "num_bad": torch.tensor(0)} for _ in range(2)]
+    trainer = pl.Trainer(accelerator="cpu", max_steps=1, accumulate_grad_batches=2, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         limit_val_batches=0)
+    trainer.fit(module, train_dataloaders=torch.utils.data.DataLoader(batches, batch_size=None))
+    return before, module.model.trainable_state_dict(), len(passes)
+
+
+def test_text_once_per_step_gives_the_per_batch_gradients_of_both_towers(compose, tmp_path):
+    """task.text_once_per_step stays on for vifi_clip: the text tower's weights only change at the optimizer step,
+    so one encoding per step with the summed gradient is the same step (fp32)."""
+    before, shared, shared_passes = _one_accumulated_step(compose, tmp_path, True)
+    _, per_batch, per_batch_passes = _one_accumulated_step(compose, tmp_path, False)
+    assert (shared_passes, per_batch_passes) == (1, 2)
+    for key in ("clip.transformer.resblocks.1.mlp.c_fc.weight", "clip.visual.proj", "clip.logit_scale"):
+        assert (per_batch[key] - before[key]).abs().max() > 0, key
+    for key in before:
+        assert torch.allclose(shared[key], per_batch[key], atol=1e-6, rtol=1e-5), key
