@@ -38,8 +38,7 @@ def test_method_defaults_are_the_seed_run_scripts(tmp_path, dataset):
 
 def test_clip_optimiser_schedule_and_epochs_come_from_the_task_recipes(tmp_path):
     vita = _cfg("method=vita", tmp_path=tmp_path)
-    assert vita["optimizer"] == {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 8e-5, "weight_decay": 0.2,
-                                 "betas": [0.9, 0.999]}
+    assert vita["optimizer"] == {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 8e-5, "weight_decay": 0.2}
     assert vita["trainer"]["max_epochs"] == vita["scheduler"]["T_max"] == 20
     assert vita["trainer"]["gradient_clip_val"] == 1.0 and vita["scheduler"]["eta_min"] == 1e-6
     # one epochs key: the seed's `epochs` alias moves trainer.max_epochs and what follows it
