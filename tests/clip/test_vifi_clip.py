@@ -98,6 +98,18 @@ def test_checkpoint_holds_the_trained_clip_and_evaluate_gives_the_runs_test_figu
         assert torch.equal(rebuilt[key], state[key]) and not torch.equal(fresh.state_dict()[key[5:]], state[key])
 
 
+def test_continue_from_the_run_validates_to_its_best_epochs_figures(demo_run, cli, synthetic_root):
+    """continue_from loads the trained CLIP tensors into a new run: validating it gives the run's best val pass."""
+    tmp, run = demo_run
+    best = json.loads((run / "validation_results.json").read_text())
+    result = cli(_demo(synthetic_root, "continue_from=vifi_clip/synthetic/demo", "validate_only=true",
+                       "run_id=again"), tmp)
+    assert result.returncode == 0, result.stderr[-3000:]
+    again = json.loads((run.parent / "again" / "validation_results.json").read_text())
+    assert again["confusion_matrix"] == best["confusion_matrix"] and again["top1"] == best["top1"]
+    assert again["loss"] == pytest.approx(best["loss"], abs=1e-6)
+
+
 def _model(train_blocks, tmp_path: Path, grad_checkpointing: bool = False):
     from tests.composed import compose_config
 
