@@ -208,7 +208,8 @@ def _one_accumulated_step(compose, tmp_path, share: bool) -> tuple[dict, dict, i
 
     cfg = OmegaConf.to_container(compose(
         ["backbone=clip_tiny", "method=vifi_clip", "dataset=synthetic", "dataset.num_frames=2",
-         f"task.text_once_per_step={str(share).lower()}", "optimizer._target_=torch.optim.SGD",   # SGD: update = lr x gradient
+         f"task.text_once_per_step={str(share).lower()}",
+         "optimizer._target_=torch.optim.SGD",                                   # SGD: update = lr x gradient
          "optimizer.lr=1.0", "scheduler.warmup_epochs=0"], tmp_path), resolve=True)   # (warm-up: step 0 has lr 0)
     torch.manual_seed(0)
     module = ClipVideoModule.from_config(cfg, ["red square", "green circle", "moving left"])
