@@ -110,6 +110,28 @@ def test_continue_from_the_run_validates_to_its_best_epochs_figures(demo_run, cl
     assert again["loss"] == pytest.approx(best["loss"], abs=1e-6)
 
 
+def test_predict_with_the_run_scores_its_test_videos_as_the_runs_test_pass(demo_run, cli, synthetic_root):
+    """src.predict rebuilds the trained CLIP too: its top-1 over the test-list videos is the run's test top-1."""
+    import pandas as pd
+
+    from src.clip.data.class_names import prompt_name
+
+    tmp, run = demo_run
+    listed = (synthetic_root / "ucfTrainTestlist" / "testlist01.txt").read_text().split()
+    folder = tmp / "test_videos"
+    folder.mkdir()
+    for relative in listed:
+        (folder / Path(relative).name).symlink_to(synthetic_root / relative)
+    result = cli(["run=vifi_clip/synthetic/demo", f"inputs={folder}", f"output={tmp}/predicted", "top_k=1",
+                  "progress=false"], tmp, module="src.predict")
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = pd.read_csv(tmp / "predicted" / "predictions.csv")
+    truth = {Path(r).name: prompt_name(r.split("/")[0]) for r in listed}
+    assert len(table) == len(listed) and table["error"].isna().all()
+    top1 = sum(truth[Path(p).name] == c for p, c in zip(table["path"], table["class"])) / len(listed)
+    assert top1 == pytest.approx(json.loads((run / "test_results.json").read_text())["top1"], abs=1e-6)
+
+
 def _model(train_blocks, tmp_path: Path, grad_checkpointing: bool = False):
     from tests.composed import compose_config
 
