@@ -30,7 +30,11 @@ def hydra_main(cfg: DictConfig) -> None:
 
 
 def check_command(argv: list[str]) -> Path | None:
-    return check_command_line(argv, "train")
+    return check_command_line(argv, "train", after_resolve=[check_cache_features])
+
+
+def check_cache_features(cfg: DictConfig) -> None:
+    get_task(cfg.task.name).check_cache_features(cfg)
 
 
 def main() -> None:

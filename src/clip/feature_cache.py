@@ -16,6 +16,8 @@ import torch
 
 from src.clip.data.dataset import collate_skip_bad
 from src.clip.data.frame_source import pixel_source_key
+from src.clip.models.registry import METHODS
+from src.core.errors import UserError
 from src.core.feature_cache.callback import FeatureCaching
 from src.core.feature_cache.keys import weights_hash
 from src.core.feature_cache.modes import parse_mode
@@ -43,6 +45,16 @@ def encode_videos(model):
         B, V = video.shape[:2]
         return model.encode_frames(video.flatten(0, 1)).view(B, V, *video.shape[2:3], -1)
     return encode
+
+
+def refuse_cache_for_finetuning(method_name: str, feature_cache) -> None:
+    """A method that fine-tunes CLIP's image tower (vifi_clip) with any cache mode but off: one UserError, raised
+    by the entry points' checks before anything is written (a prompted method is only warned: caching_plan)."""
+    method = METHODS.get(method_name)
+    if method is not None and method.trains_clip and parse_mode(feature_cache) != "off":
+        raise UserError(f"dataset.feature_cache={parse_mode(feature_cache)}: method={method_name} fine-tunes CLIP's "
+                        "image tower, so its frame features change every step and cannot be cached; set "
+                        "dataset.feature_cache=off (its default)")
 
 
 def caching_plan(cfg: dict, model) -> tuple[str, bool, bool]:

@@ -12,7 +12,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from src.clip.data.datamodule import VideoDataModule
-from src.clip.feature_cache import FrameFeatureSource, caching_plan
+from src.clip.feature_cache import FrameFeatureSource, caching_plan, refuse_cache_for_finetuning
 from src.clip.models.backbone import load_clip
 from src.clip.models.registry import METHODS, build_method
 from src.core.errors import UserError
@@ -26,6 +26,7 @@ def cache_features(cfg: DictConfig) -> dict:
     config = OmegaConf.to_container(cfg, resolve=True)
     if str(config["dataset"]["feature_cache"]) in ("off", "False", "read"):
         config["dataset"]["feature_cache"] = "auto"  # this tool's whole point is to write the cache
+    refuse_cache_for_finetuning(config["method"]["name"], "auto")
     method = METHODS.get(config["method"]["name"])
     if method is not None and not method.caches_frame_features():  # before anything is read or written
         raise UserError(f"method={config['method']['name']} cannot use cached frame features (it prompts the image "

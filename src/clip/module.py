@@ -1,5 +1,6 @@
 """LightningModule for task=clip: a frozen CLIP + one of the six prompt-tuning methods, as a video classifier."""
 import logging
+import math
 from dataclasses import dataclass
 
 import hydra
@@ -215,10 +216,24 @@ class ClipVideoModule(pl.LightningModule):
         """The `optimizer` / `scheduler` partials of conf/task/clip.yaml on the method's trainable parameters."""
         params = [p for p in self.model.parameters() if p.requires_grad]
         assert params, "the method has no trainable parameters"
-        optimizer = hydra.utils.instantiate(self.hparams.optimizer)(params=params)
-        scheduler = hydra.utils.instantiate(self.hparams.scheduler)(optimizer)
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "interval": self.task_cfg["scheduler_interval"]}}
+        scale = self.lr_scale()
+        optimizer = hydra.utils.instantiate(self.hparams.optimizer, lr=self.hparams.optimizer["lr"] * scale)(
+            params=params)
+        interval = self.task_cfg["scheduler_interval"]
+        steps_per_epoch = 1 if interval == "epoch" else math.ceil(
+            self.trainer.estimated_stepping_batches / max(self.trainer.max_epochs, 1))
+        scheduler = hydra.utils.instantiate(self.hparams.scheduler, eta_min=self.hparams.scheduler["eta_min"] * scale)(
+            optimizer, steps_per_epoch=steps_per_epoch)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": interval}}
+
+    def lr_scale(self) -> float:
+        """Linear scaling: (batch x accumulation x devices) / task.lr_reference_batch; 1 when that is null."""
+        reference = self.task_cfg["lr_reference_batch"]
+        if reference is None:
+            return 1.0
+        batch = self.dataset_cfg["batch_size"] * self.trainer.accumulate_grad_batches * self.trainer.world_size
+        log.info("lr scaled by %d / %d (effective batch / task.lr_reference_batch)", batch, reference)
+        return batch / reference
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         states = checkpoint.get("videomix_generator")

@@ -11,7 +11,7 @@ from src.clip.data.check import check_clip_dataset
 from src.clip.data.datamodule import VideoDataModule
 from src.clip.eval_run import evaluate as evaluate_clip
 from src.clip.export import export_clip
-from src.clip.feature_cache import caching_plan, frame_feature_caching
+from src.clip.feature_cache import caching_plan, frame_feature_caching, refuse_cache_for_finetuning
 from src.clip.feature_cache_tool import cache_features
 from src.clip.frame_store_tool import cache_frames
 from src.clip.models.backbone import check_pretrained, require_clip_backbone
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 def build(cfg: DictConfig) -> TaskParts:
     config = OmegaConf.to_container(cfg, resolve=True)
     require_clip_backbone(config["backbone"])  # before the data path reads backbone keys a CSN config lacks
+    refuse_cache_for_finetuning(config["method"]["name"], config["dataset"]["feature_cache"])
     datamodule = VideoDataModule(dataset=config["dataset"], backbone=config["backbone"], seed=cfg.seed,
                                  cache_dir=Path(config["paths"]["cache_dir"]))
     # The module needs the class names now, before the Trainer (whose fit calls prepare_data on one process per
@@ -136,6 +137,9 @@ class ClipTask(Task):
     def cache_frames(self, cfg: DictConfig) -> dict:
         return cache_frames(cfg)
 
+    def check_cache_features(self, cfg: DictConfig) -> None:
+        refuse_cache_for_finetuning(cfg.method.name, "auto")   # the tool always writes a cache
+
     def check_run(self, spec: str, cfg: DictConfig) -> None:
         run_dir = resolve_run_dir(spec, Path(cfg.paths.models_dir))
         read_checkpoint(run_dir / "checkpoint.pth")  # first, as src/clip/eval_run.py reads them
@@ -155,6 +159,7 @@ class ClipTask(Task):
         _check_backbone_weights(cfg)
 
     def check_training_inputs(self, cfg: DictConfig) -> None:
+        refuse_cache_for_finetuning(cfg.method.name, cfg.dataset.feature_cache)
         _check_backbone_weights(cfg)
         if cfg.continue_from:
             path = resolve_continue_from(str(cfg.continue_from), Path(cfg.paths.models_dir))

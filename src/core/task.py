@@ -56,6 +56,9 @@ class Task:
         """Fill the frozen-feature cache of the run `cfg` describes, outside a training run."""
         raise self.refuse("cache_features tool", "its cache, where it has one, is filled during training")
 
+    def check_cache_features(self, cfg: DictConfig) -> None:
+        """What the cache_features tool would refuse for this run, checked before Hydra writes anything."""
+
     # data_tools.cache_frames
     def cache_frames(self, cfg: DictConfig) -> dict:
         """Fill the decoded-frame store of the videos the run `cfg` describes reads, outside a training run."""

@@ -19,6 +19,7 @@ class ClipVideoClassifier(nn.Module):
     """Base of all six methods: (B, V, T, 3, H, W) -> logits (B, C) = mean over views of per-view logits."""
 
     text_features_depend_on_video: bool = False   # stt sets True: text features come out of view_logits itself
+    trains_clip: bool = False     # vifi_clip sets True: CLIP itself trains (no feature cache, CLIP in the learned state)
 
     def __init__(self, clip, tokenizer, class_names: list[str], method: dict, num_frames: int):
         super().__init__()

@@ -4,6 +4,7 @@ from src.clip.models.methods.dual_coop import DualCoOp
 from src.clip.models.methods.stt import STT
 from src.clip.models.methods.video_coop import VideoCoOp
 from src.clip.models.methods.vidop import ViDOP
+from src.clip.models.methods.vifi_clip import ViFiCLIP
 from src.clip.models.methods.vilt import ViLT
 from src.clip.models.methods.vita import ViTa
 from src.clip.models.methods.zero_shot import ZeroShot
@@ -12,6 +13,7 @@ from src.core.errors import UserError
 METHODS: dict[str, type[ClipVideoClassifier]] = {
     "video_coop": VideoCoOp, "dual_coop": DualCoOp, "stt": STT, "vidop": ViDOP, "vilt": ViLT, "vita": ViTa,
     "zero_shot": ZeroShot,   # frozen CLIP + hand-crafted prompts: evaluation only (src.evaluate)
+    "vifi_clip": ViFiCLIP,   # fine-tunes CLIP's two towers (the baseline the prompting papers compare with)
 }
 
 
