@@ -247,3 +247,25 @@ def test_cached_tag_loads_offline_at_once_with_the_tags_quick_gelu(monkeypatch, 
     assert type(loaded.transformer.resblocks[0].mlp.gelu) is open_clip.transformer.QuickGELU
     for key, value in loaded.state_dict().items():
         assert torch.equal(value, state[key]), key
+
+
+def test_vifi_checkpoint_in_method_vifi_clip_gives_the_logits_of_the_same_tensors_loaded_directly(tmp_path):
+    """ViFi-CLIP's released file -> backbone.pretrained -> method=vifi_clip scores videos as that CLIP does."""
+    from src.clip.models.registry import build_method
+
+    source, state = _source_clip()
+    _vifi_checkpoint(state, tmp_path / "vifi_best.pth")
+    torch.save({"token_embedding.weight": state["token_embedding.weight"]}, tmp_path / "openai_tokens.pt")
+    method = {**section("method", ["method=vifi_clip"]), "text_chunk": 2}
+    classes = ["jumping", "swimming", "riding a bike"]
+    torch.manual_seed(99)                # another random init underneath: the file must set every tensor
+    loaded, tokenizer = load_clip(tiny_backbone(pretrained=str(tmp_path / "vifi_best.pth"),
+                                                vifi_token_embedding=str(tmp_path / "openai_tokens.pt")))
+    from_file = build_method(method, loaded, tokenizer, classes, num_frames=4).eval()
+    direct = build_method(method, source, tokenizer, classes, num_frames=4).eval()
+    video = torch.randn(2, 1, 4, 3, 32, 32, generator=torch.Generator().manual_seed(5))   # (B, V, T, 3, H, W)
+    with torch.no_grad():
+        ours, theirs = from_file(video), direct(video)
+    assert ours.shape == (2, 3)
+    assert (ours - theirs).abs().max() <= 1e-5
+    assert ours.std() > 0                # the logits tell the classes apart (not a constant)
