@@ -16,7 +16,9 @@ from src.clip.frame_store_tool import cache_frames
 from src.clip.models.backbone import require_clip_backbone
 from src.clip.module import ClipVideoModule
 from src.clip.prediction import predict_clip
+from src.clip.profiling import profile_subject
 from src.clip.run_loading import read_checkpoint, read_run_config, resolve_run_dir
+from src.core.cost import CostSubject
 from src.core.dataset_report import DatasetReport
 from src.core.errors import UserError
 from src.core.manifest import present_files
@@ -108,6 +110,9 @@ class ClipTask(Task):
 
     def build(self, cfg: DictConfig) -> TaskParts:
         return build(cfg)
+
+    def profile_subject(self, cfg: DictConfig) -> CostSubject:
+        return profile_subject(cfg)
 
     def evaluate(self, cfg: DictConfig, overrides: list[str]) -> dict:
         return evaluate_clip(cfg, overrides)

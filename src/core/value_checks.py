@@ -156,6 +156,7 @@ ROOTS: dict[str, dict[str, Rule]] = {
     "predict": {"seed": _SEED, "top_k": POSITIVE, "batch_size": POSITIVE, "num_workers": COUNT, "device": DEVICE,
                 "threshold": PROBABILITY_OR_NULL, "start": SECONDS_OR_NULL, "progress": SWITCH},
     "detect": {"resume": SWITCH, "export_clips": SWITCH, "progress": SWITCH},
+    "profile": {**_TRAIN, "device": DEVICE, "text_classes": POSITIVE, "warmup_iters": COUNT, "timed_iters": POSITIVE},
 }
 
 
