@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
 GIGA = 1e9
 MEBI = 2 ** 20
@@ -33,20 +33,23 @@ class CostSubject:
 
 
 def measure_cost(subject: CostSubject, *, device: torch.device, warmup: int, iterations: int) -> dict:
-    """The cost.json figures of `subject` on `device` (the model is moved there)."""
+    """The cost.json figures of `subject` on `device`. The model is moved there and otherwise left as it was found:
+    the training-mode passes' BatchNorm statistics are put back, their gradients dropped."""
     model, example = subject.model.to(device), subject.example.to(device)
     total, trainable = count_params(model)
-    cost = {"params_total": total, "params_trainable": trainable,
-            "gflops_forward": forward_flops(model, example) / GIGA,
-            "gflops_train": _giga(train_flops(model, example)),
-            "input_shape": list(example.shape), "num_frames": subject.num_frames,
-            "image_size": subject.image_size,
-            "device": describe_device(device)}
-    memory, measure = activation_bytes(model, example)
-    cost.update(activation_mb=memory / MEBI, activation_measure=measure,
-                throughput_clips_per_s=throughput(model, example, warmup=warmup, iterations=iterations))
-    cost["per_step"] = None if subject.shared is None else shared_cost(subject.shared.to(device), subject.shared_what)
-    return cost
+    with _buffers_kept(model):
+        gflops_train = _giga(train_flops(model, example))
+        memory, measure = activation_bytes(model, example)
+    shared = None
+    if subject.shared is not None:
+        with _buffers_kept(subject.shared):
+            shared = shared_cost(subject.shared.to(device), subject.shared_what)
+    return {"params_total": total, "params_trainable": trainable,
+            "gflops_forward": forward_flops(model, example) / GIGA, "gflops_train": gflops_train,
+            "input_shape": list(example.shape), "num_frames": subject.num_frames, "image_size": subject.image_size,
+            "device": describe_device(device), "activation_mb": memory / MEBI, "activation_measure": measure,
+            "throughput_clips_per_s": throughput(model, example, warmup=warmup, iterations=iterations),
+            "per_step": shared}
 
 
 def shared_cost(shared: nn.Module, what: str) -> dict:
@@ -63,15 +66,42 @@ def count_params(model: nn.Module) -> tuple[int, int]:
 def forward_flops(model: nn.Module, *inputs: torch.Tensor) -> int:
     """FLOPs of one forward in eval mode (dropout off). Autograd stays on: FlopCounterMode's module tracker hooks the
     gradients of module inputs and fails on a parameter passed as an input under no_grad (attention pooling)."""
-    with _mode(model, training=False), FlopCounterMode(display=False) as counter:
+    with _mode(model, training=False), _counting() as counter:
         model(*inputs)
     return counter.get_total_flops()
+
+
+@contextmanager
+def _counting():
+    """FlopCounterMode, with two gaps of torch's formula table closed:
+    - CPU attention (scaled_dot_product_attention's CPU kernel) is counted like the CUDA kernels;
+    - nn.MultiheadAttention of a frozen model takes a fused kernel without a formula (its projections and attention
+      would count 0): it is sent through the plain path, the same arithmetic, for the count."""
+    enabled = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with FlopCounterMode(display=False, custom_mapping=CPU_ATTENTION) as counter:
+            yield counter
+    finally:
+        torch.backends.mha.set_fastpath_enabled(enabled)
+
+
+def _cpu_attention(query, key, value, *args, out_shape=None, **kwargs) -> int:
+    return sdpa_flop_count(query, key, value)
+
+
+def _cpu_attention_backward(grad_out, query, key, value, *args, out_shape=None, **kwargs) -> int:
+    return sdpa_backward_flop_count(grad_out, query, key, value)
+
+
+CPU_ATTENTION = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_attention,
+                 torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: _cpu_attention_backward}
 
 
 def train_flops(model: nn.Module, *inputs: torch.Tensor) -> int | None:
     """FLOPs of one forward + backward in training mode (frozen parts cost their forward only); None when nothing
     trainable reaches the output (a model without training, e.g. zero-shot CLIP)."""
-    with _mode(model, training=True), FlopCounterMode(display=False) as counter:
+    with _mode(model, training=True), _counting() as counter:
         output = model(*inputs)
         if not output.requires_grad:
             return None
@@ -152,6 +182,18 @@ def _mode(model: nn.Module, *, training: bool):
         yield
     finally:
         model.train(was_training)
+
+
+@contextmanager
+def _buffers_kept(model: nn.Module):
+    """The model's buffers (BatchNorm running statistics and step counts) as they were before the block."""
+    saved = [(buffer, buffer.detach().clone()) for buffer in model.buffers()]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for buffer, value in saved:
+                buffer.copy_(value)
 
 
 def _drop_grads(model: nn.Module) -> None:

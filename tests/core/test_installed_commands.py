@@ -33,7 +33,7 @@ def run_console_script(name: str, args: list[str], monkeypatch, capsys) -> tuple
 
 
 def test_every_command_is_named_vp_and_points_at_a_main():
-    assert len(SCRIPTS) == 11
+    assert len(SCRIPTS) == 12
     assert all(name.startswith("vp-") and target.endswith(":main") for name, target in SCRIPTS.items())
     assert SCRIPTS["vp-train"] == "src.train:main"
 
