@@ -87,14 +87,16 @@ def published_check(name: str) -> dict:
 
 def markdown_table(results: dict) -> str:
     """The README's table: one row per model."""
-    lines = ["| model | input (T, size) | params (trainable) | GFLOPs fwd | GFLOPs fwd+bwd | once per step, "
-             "GFLOPs fwd+bwd | activations (MiB) | clips/s |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | input (T, size) | params (trainable) | GFLOPs fwd | GFLOPs fwd+bwd | activations (MiB) "
+             "| once per step: GFLOPs fwd+bwd, activations (MiB) | clips/s |", "|---|---|---|---|---|---|---|---|"]
     for name, cost in results.items():
-        shared = cost["per_step"]
+        trains, shared = cost["gflops_train"] is not None, cost["per_step"]
+        step = "–" if shared is None else f"{_number(shared['gflops_train'])}, {shared['activation_mb']:.0f}"
+        memory = f"{cost['activation_mb']:.0f}" if trains else "–"   # nothing trains: no training step
         lines.append(f"| {name} | {cost['num_frames']}, {cost['image_size']}² | {cost['params_total'] / 1e6:.1f} M "
                      f"({cost['params_trainable'] / 1e6:.3g} M) | {cost['gflops_forward']:.1f} | "
-                     f"{_number(cost['gflops_train'])} | {_number(shared and shared['gflops_train'])} | "
-                     f"{cost['activation_mb']:.0f} | {cost['throughput_clips_per_s']:.2f} |")
+                     f"{_number(cost['gflops_train'])} | {memory} | "
+                     f"{step} | {cost['throughput_clips_per_s']:.2f} |")
     return "\n".join(lines)
 
 

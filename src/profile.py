@@ -66,7 +66,8 @@ def cost_table(cost: dict, title: str) -> Table:
     if cost["per_step"] is not None:
         shared = cost["per_step"]
         rows.append(("once per step", f"{shared['what']}: {_flops(shared['gflops_forward'])} forward, "
-                                      f"{_flops(shared['gflops_train'])} forward + backward"))
+                                      f"{_flops(shared['gflops_train'])} forward + backward, "
+                                      f"{shared['activation_mb']:.1f} MiB activations"))
     for name, value in rows:
         table.add_row(name, value)
     return table

@@ -53,8 +53,10 @@ def measure_cost(subject: CostSubject, *, device: torch.device, warmup: int, ite
 
 
 def shared_cost(shared: nn.Module, what: str) -> dict:
-    """GFLOPs of the once-per-step part (forward; forward + backward)."""
-    return {"what": what, "gflops_forward": forward_flops(shared) / GIGA, "gflops_train": _giga(train_flops(shared))}
+    """GFLOPs of the once-per-step part (forward; forward + backward) and its activation memory."""
+    memory, measure = activation_bytes(shared)
+    return {"what": what, "gflops_forward": forward_flops(shared) / GIGA, "gflops_train": _giga(train_flops(shared)),
+            "activation_mb": memory / MEBI, "activation_measure": measure}
 
 
 def count_params(model: nn.Module) -> tuple[int, int]:
@@ -110,31 +112,32 @@ def train_flops(model: nn.Module, *inputs: torch.Tensor) -> int | None:
     return counter.get_total_flops()
 
 
-def activation_bytes(model: nn.Module, example: torch.Tensor) -> tuple[int, str]:
+def activation_bytes(model: nn.Module, *inputs: torch.Tensor) -> tuple[int, str]:
     """Memory of one training step's activations, and what was measured (said beside the figure): on CUDA, the peak
     allocated during forward + backward above what was allocated before (activations, gradients and temporaries);
     elsewhere, the bytes of the distinct tensors autograd saves for backward, parameters excluded."""
-    if example.device.type == "cuda":
-        return _cuda_peak(model, example), "cuda peak, forward + backward"
-    return _saved_for_backward(model, example), "saved for backward, parameters excluded"
+    device = inputs[0].device if inputs else next(model.parameters()).device
+    if device.type == "cuda":
+        return _cuda_peak(model, device, *inputs), "cuda peak, forward + backward"
+    return _saved_for_backward(model, *inputs), "saved for backward, parameters excluded"
 
 
-def _cuda_peak(model: nn.Module, example: torch.Tensor) -> int:
-    torch.cuda.synchronize(example.device)
-    torch.cuda.reset_peak_memory_stats(example.device)
-    before = torch.cuda.memory_allocated(example.device)
+def _cuda_peak(model: nn.Module, device: torch.device, *inputs: torch.Tensor) -> int:
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device)
     with _mode(model, training=True):
-        output = model(example)
+        output = model(*inputs)
         if output.requires_grad:
             output.float().sum().backward()
-    torch.cuda.synchronize(example.device)
-    peak = torch.cuda.max_memory_allocated(example.device) - before
+    torch.cuda.synchronize(device)
+    peak = torch.cuda.max_memory_allocated(device) - before
     del output
     _drop_grads(model)
     return peak
 
 
-def _saved_for_backward(model: nn.Module, example: torch.Tensor) -> int:
+def _saved_for_backward(model: nn.Module, *inputs: torch.Tensor) -> int:
     """A forward in training mode whose saved tensors are recorded by storage (a tensor saved by several ops, or a
     view of another, counts once); the parameters' own storage is not an activation."""
     parameter_storage = {p.untyped_storage().data_ptr() for p in model.parameters()}
@@ -147,7 +150,7 @@ def _saved_for_backward(model: nn.Module, example: torch.Tensor) -> int:
         return tensor
 
     with _mode(model, training=True), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        model(example)
+        model(*inputs)
     return sum(saved.values())
 
 

@@ -84,6 +84,27 @@ def test_measure_cost_gives_the_cost_json_keys_and_leaves_the_model_as_it_was():
     assert not model.training and all(p.grad is None for p in model.parameters())
 
 
+class Gram(nn.Module):
+    """A once-per-step part: no input, a learned (3, 4) matrix -> ReLU(w w^T)."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(3, 4))
+
+    def forward(self):
+        return (self.weight @ self.weight.t()).relu()
+
+
+def test_the_once_per_step_part_is_measured_on_its_own():
+    subject = CostSubject(conv_then_linear(), torch.randn(1, 2, 4, 4, 4), num_frames=4, image_size=4,
+                          shared=Gram(), shared_what="a Gram matrix")
+    step = measure_cost(subject, device=torch.device("cpu"), warmup=0, iterations=1)["per_step"]
+    assert step["what"] == "a Gram matrix" and step["gflops_forward"] == pytest.approx(2 * 3 * 3 * 4 / 1e9)
+    # backward: the gradient of w through both operands of the product, 2 x its multiply-adds
+    assert step["gflops_train"] == pytest.approx(3 * 2 * 3 * 3 * 4 / 1e9)
+    assert step["activation_mb"] * 2 ** 20 == 3 * 3 * 4   # the ReLU's output; the matmul saves only parameters
+
+
 def test_measure_cost_puts_the_batchnorm_statistics_back():
     model = nn.Sequential(nn.Conv3d(2, 3, kernel_size=1), nn.BatchNorm3d(3), nn.Flatten(), nn.Linear(3 * 64, 2))
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -18,7 +18,8 @@ def test_profile_prints_and_writes_the_figures_and_creates_no_run_folder(cli, tm
     assert cost["input_shape"] == [1, 1, 8, 3, 32, 32] and (cost["num_frames"], cost["image_size"]) == (8, 32)
     assert 0 < cost["params_trainable"] < cost["params_total"]
     assert cost["gflops_train"] >= cost["gflops_forward"] > 0
-    assert cost["per_step"]["gflops_train"] > cost["per_step"]["gflops_forward"] > 0   # the 101 class prompts
+    step = cost["per_step"]   # the text tower over the prompts of 101 classes, once per training step
+    assert step["gflops_train"] > step["gflops_forward"] > 0 and step["activation_mb"] > 0
     assert f"{cost['gflops_forward']:.2f}" in proc.stdout and "GFLOPs forward" in proc.stdout
     assert files_under(tmp_path) == ["cost.json"]   # no run folder, no data, nothing of Hydra's
     assert not (tmp_path / "models").exists()
