@@ -53,7 +53,8 @@ def profile_subject(cfg: DictConfig) -> CostSubject:
     with torch.no_grad():
         text = classifier.class_text_features().detach()
     # Training sends the gradient on into the text side: an input that asks for it costs that backward per clip.
+    # Nothing to train (zero_shot): the class text features are fixed at build time, no step computes them.
     trainable = any(p.requires_grad for p in classifier.parameters())
     return CostSubject(ClipWithText(classifier, text.requires_grad_(trainable)), example, num_frames=frames,
-                       image_size=size, shared=ClassText(classifier),
+                       image_size=size, shared=ClassText(classifier) if trainable else None,
                        shared_what=f"class text features of {classes} classes (text_classes), once per step")

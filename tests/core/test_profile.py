@@ -25,6 +25,18 @@ def test_profile_prints_and_writes_the_figures_and_creates_no_run_folder(cli, tm
     assert not (tmp_path / "models").exists()
 
 
+def test_a_method_without_training_has_no_training_figures(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "cost.json"
+    proc = cli(["experiment=demo", "method=zero_shot", f"output={out}", "timed_iters=1"], tmp_path,
+               module="src.profile")
+    assert proc.returncode == 0, proc.stderr
+    cost = json.loads(out.read_text())
+    assert cost["params_trainable"] == 0 and cost["gflops_forward"] > 0
+    assert cost["gflops_train"] is None and cost["per_step"] is None and cost["activation_mb"] == 0
+    assert "none (nothing to train)" in proc.stdout
+
+
 def test_profile_of_a_header_net_uses_the_datasets_frames_and_size(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "cost.json"
