@@ -17,8 +17,10 @@ from src.clip.frame_store_tool import cache_frames
 from src.clip.models.backbone import check_pretrained, require_clip_backbone
 from src.clip.module import ClipVideoModule
 from src.clip.prediction import predict_clip
+from src.clip.profiling import profile_subject
 from src.clip.run_facts import clip_run_facts
 from src.clip.run_loading import clip_export_target, read_checkpoint, read_run_config, resolve_run_dir
+from src.core.cost import CostSubject
 from src.core.dataset_report import DatasetReport
 from src.core.errors import UserError
 from src.core.export_folder import ExportTarget
@@ -118,6 +120,9 @@ class ClipTask(Task):
 
     def build(self, cfg: DictConfig) -> TaskParts:
         return build(cfg)
+
+    def profile_subject(self, cfg: DictConfig) -> CostSubject:
+        return profile_subject(cfg)
 
     def evaluate(self, cfg: DictConfig, overrides: list[str]) -> dict:
         return evaluate_clip(cfg, overrides)

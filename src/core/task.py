@@ -1,5 +1,5 @@
-"""What a task offers the entry points (train, evaluate, predict, detect, export, check_dataset and the tools that read
-runs).
+"""What a task offers the entry points (train, evaluate, predict, detect, export, profile, check_dataset and the
+tools that read runs).
 
 Each task package has one `Task` subclass in its `task.py` (`src/clip/task.py`, `src/header/task.py`); the entry
 points find it by `task.name` through `src/tasks.py` and never import a task package themselves. A task that does
@@ -10,6 +10,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from src.core.cost import CostSubject
 from src.core.dataset_report import DatasetReport
 from src.core.errors import UserError
 from src.core.export_folder import ExportTarget
@@ -25,6 +26,12 @@ class Task:
     def build(self, cfg: DictConfig) -> TaskParts:
         """The (module, datamodule, run folder, callbacks, summary) of a training run."""
         raise self.refuse("training")
+
+    # src.profile
+    def profile_subject(self, cfg: DictConfig) -> CostSubject:
+        """The training model of `cfg` at its real size and one clip of the shape it trains on, for
+        src/core/cost.py; no data is read and no run folder is touched."""
+        raise self.refuse("profile")
 
     # src.evaluate
     def evaluate(self, cfg: DictConfig, overrides: list[str]) -> dict:

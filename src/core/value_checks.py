@@ -160,6 +160,7 @@ ROOTS: dict[str, dict[str, Rule]] = {
                 "threshold": PROBABILITY_OR_NULL, "start": SECONDS_OR_NULL, "progress": SWITCH, **ENGINE},
     "detect": {"resume": SWITCH, "export_clips": SWITCH, "progress": SWITCH},
     "export": {"format": one_of("onnx", "torchscript"), "overwrite": SWITCH, "opset": integer(7, "an ONNX opset >= 7")},
+    "profile": {**_TRAIN, "device": DEVICE, "text_classes": POSITIVE, "warmup_iters": COUNT, "timed_iters": POSITIVE},
 }
 
 

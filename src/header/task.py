@@ -7,6 +7,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
+from src.core.cost import CostSubject
 from src.core.dataset_report import DatasetReport
 from src.core.export_folder import ExportTarget
 from src.core.inference_engine import check_engine, engine_settings
@@ -26,6 +27,7 @@ from src.header.feature_cache import clip_cache_mode, clip_feature_caching
 from src.header.footage.clip_settings import clips_settings_of, read_clip_settings, write_clip_settings
 from src.header.module import HeaderModule
 from src.header.prediction import SUFFIXES, predict_header
+from src.header.profiling import profile_subject
 from src.header.run_facts import header_run_facts
 from src.header.run_loading import (
     header_export_target,
@@ -94,6 +96,9 @@ class HeaderTask(Task):
 
     def build(self, cfg: DictConfig) -> TaskParts:
         return build(cfg)
+
+    def profile_subject(self, cfg: DictConfig) -> CostSubject:
+        return profile_subject(cfg)
 
     def evaluate(self, cfg: DictConfig, overrides: list[str]) -> dict:
         return evaluate_header(cfg, overrides)

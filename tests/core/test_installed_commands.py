@@ -33,7 +33,7 @@ def run_console_script(name: str, args: list[str], monkeypatch, capsys) -> tuple
 
 
 def test_every_command_is_named_vp_and_points_at_a_main():
-    assert len(SCRIPTS) == 13
+    assert len(SCRIPTS) == 14
     assert all(name.startswith("vp-") and target.endswith(":main") for name, target in SCRIPTS.items())
     assert SCRIPTS["vp-train"] == "src.train:main"
 

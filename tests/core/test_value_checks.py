@@ -15,7 +15,7 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 COMPOSED = [("train", []), ("train", ["task=header"]), ("train", ["task=header", "dataset=header_synthetic"]),
             ("train", ["method=dual_coop"]), ("evaluate", []), ("evaluate", ["task=header"]), ("predict", []),
             ("predict", ["task=header"]), ("detect", ["run=x", "video=y"]), ("export", []), ("export", ["task=header"]),
-            ("check_dataset", [])] + [("train", [f"experiment={p.stem}"]) for p in sorted(CONF.glob("experiment/*"))] \
+            ("check_dataset", []), ("profile", []), ("profile", ["task=header"])] + [("train", [f"experiment={p.stem}"]) for p in sorted(CONF.glob("experiment/*"))] \
            + [("train", [f"debug={p.stem}"]) for p in sorted(CONF.glob("debug/*"))]
 
 
