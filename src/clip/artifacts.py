@@ -6,6 +6,7 @@
 - validation_results.json   best epoch, top-1, top-5, per-class accuracy, confusion matrix, videos/frames/views
 (+ test_results.json when the best weights are evaluated on the test split.)
 - MODEL_CARD.md             src/core/model_card.py, at the end of fit, test and a validate-only run
+- cost.json                 what the model costs (src/core/run_cost.py), at the end of fit
 Only rank zero writes; every file is written atomically.
 """
 import json
@@ -16,11 +17,13 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 from src.clip.plots import write_run_pictures
+from src.clip.profiling import clip_cost_subject
 from src.clip.run_facts import clip_run_facts
 from src.core.atomic import save_torch, write_json
 from src.core.checkpoint_io import load_weights_only
 from src.core.errors import UserError
 from src.core.model_card import write_model_card
+from src.core.run_cost import write_run_cost
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,9 @@ class ClipRunArtifacts(pl.Callback):
 
     # The model card follows each stage's files (a test pass adds test_results.json after fit).
     def on_fit_end(self, trainer, pl_module) -> None:
+        # cost.json before the card, which shows it. Every rank measures (src/core/run_cost.py), rank zero writes.
+        write_run_cost(self.run_dir, clip_cost_subject(pl_module.model, self.config, f"{len(self.class_names)} classes"),
+                       pl_module.device, self.config["run_cost"], trainer.is_global_zero)
         self._write_card(trainer)
 
     def on_test_end(self, trainer, pl_module) -> None:

@@ -44,7 +44,12 @@ def profile_subject(cfg: DictConfig) -> CostSubject:
     require_clip_backbone(config["backbone"])
     classes = int(config["text_classes"])
     module = ClipVideoModule.from_config(config, [f"class {i}" for i in range(classes)])
-    classifier = module.model
+    return clip_cost_subject(module.model, config, f"{classes} classes (text_classes)")
+
+
+def clip_cost_subject(classifier: ClipVideoClassifier, config: dict, classes: str) -> CostSubject:
+    """One view of one clip at the config's size through `classifier`; its class text features once per step.
+    Also the subject of a finished run's cost.json (src/clip/artifacts.py)."""
     frames, size = int(config["dataset"]["num_frames"]), int(config["backbone"]["image_size"])
     generator = torch.Generator().manual_seed(int(config["seed"]))
     example = torch.randn(1, 1, frames, 3, size, size, generator=generator)   # (B, V, T, 3, H, W): one view
@@ -57,4 +62,4 @@ def profile_subject(cfg: DictConfig) -> CostSubject:
     trainable = any(p.requires_grad for p in classifier.parameters())
     return CostSubject(ClipWithText(classifier, text.requires_grad_(trainable)), example, num_frames=frames,
                        image_size=size, shared=ClassText(classifier) if trainable else None,
-                       shared_what=f"class text features of {classes} classes (text_classes), once per step")
+                       shared_what=f"class text features of {classes}, once per step")

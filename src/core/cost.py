@@ -30,6 +30,8 @@ class CostSubject:
     image_size: int
     shared: nn.Module | None = None
     shared_what: str = ""
+    clips: int = 1          # clips in `example` (2 where BatchNorm needs two values per channel in training mode);
+                            # every figure is per clip
 
 
 def measure_cost(subject: CostSubject, *, device: torch.device, warmup: int, iterations: int) -> dict:
@@ -37,17 +39,18 @@ def measure_cost(subject: CostSubject, *, device: torch.device, warmup: int, ite
     the training-mode passes' BatchNorm statistics are put back, their gradients dropped."""
     model, example = subject.model.to(device), subject.example.to(device)
     total, trainable = count_params(model)
+    clips = subject.clips
     with _buffers_kept(model):
-        gflops_train = _giga(train_flops(model, example))
+        gflops_train = _giga(train_flops(model, example), clips)
         memory, measure = activation_bytes(model, example)
     shared = None
     if subject.shared is not None:
         with _buffers_kept(subject.shared):
             shared = shared_cost(subject.shared.to(device), subject.shared_what)
     return {"params_total": total, "params_trainable": trainable,
-            "gflops_forward": forward_flops(model, example) / GIGA, "gflops_train": gflops_train,
-            "input_shape": list(example.shape), "num_frames": subject.num_frames, "image_size": subject.image_size,
-            "device": describe_device(device), "activation_mb": memory / MEBI, "activation_measure": measure,
+            "gflops_forward": forward_flops(model, example) / GIGA / clips, "gflops_train": gflops_train,
+            "input_shape": [1, *example.shape[1:]], "num_frames": subject.num_frames, "image_size": subject.image_size,
+            "device": describe_device(device), "activation_mb": memory / MEBI / clips, "activation_measure": measure,
             "throughput_clips_per_s": throughput(model, example, warmup=warmup, iterations=iterations),
             "per_step": shared}
 
@@ -204,5 +207,5 @@ def _drop_grads(model: nn.Module) -> None:
         param.grad = None
 
 
-def _giga(flops: int | None) -> float | None:
-    return None if flops is None else flops / GIGA
+def _giga(flops: int | None, clips: int = 1) -> float | None:
+    return None if flops is None else flops / GIGA / clips

@@ -146,6 +146,7 @@ SECTIONS: dict[str, dict[str, Rule]] = {
                "min_track_score": number("a number (or null: the run's clips')", float("-inf"), null=True),
                "half": integer(0, "an integer such as 1 or 2 (or null)", null=True), **ENGINE},
     "parity": {"tolerance": number("a number > 0", 0.0, open_low=True), "num_inputs": POSITIVE},   # src.export
+    "run_cost": {"enabled": SWITCH, "warmup_iters": COUNT, "timed_iters": POSITIVE},                 # src.train
     "check": {"decode": one_of("all", "first", "none"), "min_videos_per_class": COUNT, "max_listed": POSITIVE},
 }
 

@@ -9,6 +9,7 @@
 - checkpoints/best_epoch_<N>.pt  the best epoch's Header Net weights + metadata (loads with weights_only=True)
 - loss_curves.png, roc_curve.png, pr_curve.png, confusion_matrix.png   (at the end of fit / validate)
 - MODEL_CARD.md                src/core/model_card.py (at the end of fit / validate)
+- cost.json                    what the net costs (src/core/run_cost.py), at the end of fit
 Epochs are numbered from 1 (the seed's convention); a validate-only run reports epoch 0.
 Written from the module's `HeaderEpochResult`s (src.core.epoch_result: `on_epoch_result`). Only rank zero writes;
 every file is written atomically; the best checkpoint is written before the JSON that points at it.
@@ -23,7 +24,9 @@ from omegaconf import OmegaConf
 
 from src.core.atomic import save_torch, write_csv, write_json, write_text
 from src.core.model_card import write_model_card
+from src.core.run_cost import write_run_cost
 from src.header.plots import write_plots
+from src.header.profiling import header_cost_subject
 from src.header.run_facts import header_run_facts
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,9 @@ class HeaderRunArtifacts(pl.Callback):
             self.write_card()
 
     def on_fit_end(self, trainer, pl_module) -> None:
+        # cost.json before the card, which shows it. Every rank measures (src/core/run_cost.py), rank zero writes.
+        write_run_cost(self.run_dir, header_cost_subject(pl_module, self.config), pl_module.device,
+                       self.config["run_cost"], trainer.is_global_zero)
         if trainer.is_global_zero:
             self.write_plots()
             self.write_card()

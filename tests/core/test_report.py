@@ -60,7 +60,9 @@ def workspace(cli, synthetic_root, tiny_clip_run, tmp_path) -> Path:
     evaluated = cli(["task=header", "run=h", f"dataset.val_csv={tmp_path}/data/synthetic/header/val.csv",
                      "trainer=cpu"], tmp_path, module="src.evaluate")
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    (tmp_path / "report/header_experiments/h/cost.json").write_text(json.dumps(COST))
+    cost = tmp_path / "report/header_experiments/h/cost.json"
+    cost.rename(cost.with_name("trained_cost.json"))   # what training wrote, replaced by known figures
+    cost.write_text(json.dumps(COST))
     damaged = tmp_path / "models/video_coop/ucf101/damaged"
     damaged.mkdir(parents=True)
     (damaged / "run.json").write_text("{not json")
@@ -89,6 +91,10 @@ def test_report_lists_every_result_of_both_tasks_with_the_runs_own_figures(cli, 
         assert rows["sweep"].iloc[0] == str(tmp / "multirun") and rows["metric"].iloc[0] == "top1"
         card = (run / "MODEL_CARD.md").read_text()  # written when the run finished, with its test result
         assert "### test (test split, ucf101)" in card and "random init" in card
+        cost = json.loads((run / "cost.json").read_text())  # written when fit ended (conf/train.yaml run_cost)
+        assert cost["gflops_forward"] > 0 and cost["params_trainable"] < cost["params_total"]  # CLIP frozen
+        assert float(rows["gflops_forward"].iloc[0]) == pytest.approx(cost["gflops_forward"], rel=1e-3)
+        assert f"- gflops_forward: {cost['gflops_forward']:.4f}" in card
     k_shots = set(csv.loc[csv["source"] == "test", "k_shot"].astype(str))
     assert k_shots == {"1", "2"} and csv.loc[csv["source"] == "test", "group"].nunique() == 2  # K: not comparable
 
@@ -100,22 +106,24 @@ def test_report_lists_every_result_of_both_tasks_with_the_runs_own_figures(cli, 
     assert float(header.loc["eval:val-8f", "score"]) == pytest.approx(evaluation["at_0.5"]["f1"], abs=1e-4)
     assert float(header.loc["eval:val-8f", "gflops_forward"]) == COST["gflops_forward"]
     assert header.loc["best", "params_total"] == str(COST["params_total"])
-    assert csv.loc[csv["task"] == "clip", "gflops_forward"].isna().all()  # no cost.json: blank
+    trained_cost = json.loads((run / "trained_cost.json").read_text())   # the header run's own, kept by the fixture
+    assert trained_cost["gflops_forward"] > 0 and trained_cost["params_trainable"] == trained_cost["params_total"]
 
     # Self-contained: no URL is fetched (the only "http" are SVG namespace names), the plots are inline SVG.
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, flags=re.I)
     assert re.findall(r"https?://[^\s\"'<>]*", html) == re.findall(r"xmlns(?::\w+)?=\"(https?://[^\"]*)\"", html)
     assert "<link" not in html and "<script src" not in html and "<img" not in html
-    # The accuracy-vs-GFLOPs scatter (the header group: its run has cost.json) + the few-shot curves (K = 1, 2) of
-    # the clip sweep's val and test results.
-    assert html.count("<svg") == 3
+    # An accuracy-vs-GFLOPs scatter per group (every run has cost.json: the header group + the clip val and test
+    # groups of K = 1 and 2) + the few-shot curves (K = 1, 2) of the clip sweep's val and test results.
+    assert html.count("<svg") == 1 + 4 + 2
     markdown = (out / "leaderboard.md").read_text()
     assert markdown.count("\n## ") == csv["group"].nunique() + 1 and "damaged" in markdown  # + the skipped list
 
-    card = (run / "MODEL_CARD.md").read_text()  # refreshed by src.evaluate (before cost.json was written)
-    assert "### eval:val-8f" in card and "Trained on synthetic data" in card and "No cost.json" in card
+    card = (run / "MODEL_CARD.md").read_text()  # refreshed by src.evaluate, with the cost.json training wrote
+    assert "### eval:val-8f" in card and "Trained on synthetic data" in card
+    assert f"- gflops_forward: {trained_cost['gflops_forward']:.4f}" in card and "No cost.json" not in card
 
-    from src.tasks import get_task  # the card written again now: cost.json is there
+    from src.tasks import get_task  # the card written again now: it shows the cost.json there now
 
     card = get_task("header").write_model_card(run).read_text()
     assert "- gflops_forward: 0.5000" in card and "- params_total: 1234" in card and "No cost.json" not in card
