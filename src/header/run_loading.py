@@ -25,8 +25,9 @@ from src.header.artifacts import CHECKPOINT_FORMAT
 from src.header.footage.clip_settings import read_clip_settings
 from src.header.models.net import HeaderNet, build_header_net
 
-# What evaluate / predict / detect read from config.yaml: the only sections read, each plain data.
-RUN_SECTIONS = ("backbone", "dataset", "loss", "task")
+# What evaluate / predict / detect read from config.yaml: the only sections read, each plain data. `finetune` and
+# `seed`: the model card (src/header/run_facts.py, refreshed by src.evaluate) names the method and seed by them.
+RUN_SECTIONS = ("backbone", "dataset", "finetune", "loss", "task", "seed")
 
 
 class HeaderRun(NamedTuple):

@@ -73,7 +73,8 @@ def _damaged_runs(folder: Path, clip_run: Path, header_run: Path) -> dict:
         "clip_bad_checkpoint": ("checkpoint.pth", os.urandom(512)), "clip_no_checkpoint": ("checkpoint.pth", None),
         "clip_no_config": ("config.json", None),
         "header_bad_yaml": ("config.yaml", "backbone: [1, 2\n  dataset: }\n"),
-        "header_interpolation": ("config.yaml", "backbone: ${nope.key}\ndataset: {num_frames: 8}\nloss: {}\ntask: {}\n"),
+        "header_interpolation": ("config.yaml", "backbone: ${nope.key}\ndataset: {num_frames: 8}\nfinetune: {}\nloss: {}\n"
+                                 "task: {}\nseed: 0\n"),
         "header_no_dataset": ("config.yaml", "backbone: {kind: csn, mean: [0], std: [1]}\n"),
         "header_bad_best": ("best_metrics.json", "{"), "header_incomplete_best": ("best_metrics.json", "{}"),
         "header_no_checkpoint": ("checkpoints", None),

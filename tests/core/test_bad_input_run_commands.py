@@ -85,7 +85,7 @@ PREDICT = [
     ("onnxruntime_bf16", "predict", ["engine=onnxruntime", "precision=bf16"], "runs the fp32 export"),
     ("onnxruntime_no_export", "predict", ["engine=onnxruntime"], "no export of this run; run python -m src.export"),
     ("header_onnxruntime_no_export", "predict_header", ["engine=onnxruntime"], "no export of this run"),
-    ("onnxruntime_zero_shot", "predict_bare", ["method=zero_shot", "classes=[a,b]", "inputs={video}",
+    ("onnxruntime_zero_shot", "predict_bare", ["method=zero_shot", "backbone=clip_tiny", "classes=[a,b]", "inputs={video}",
                                                "engine=onnxruntime"], "export of a trained run: give run="),
 ]
 DETECT = [

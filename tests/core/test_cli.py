@@ -32,7 +32,7 @@ def test_help_opens_with_the_commands_and_lists_only_real_choices(cli, tmp_path)
     head = proc.stdout.split("== Configuration groups ==")[0]
     assert head.startswith("train (videoprompt)") and "vp-evaluate" in head and "vp-check-dataset" in head
     method_line = next(line for line in proc.stdout.splitlines() if line.startswith("method: "))
-    assert method_line == "method: dual_coop, stt, video_coop, vidop, vilt, vita, zero_shot"
+    assert method_line == "method: dual_coop, stt, video_coop, vidop, vifi_clip, vilt, vita, zero_shot"
     groups = proc.stdout.split("== Config ==")[0]
     assert "_base" not in groups and "_text_context" not in groups
 
