@@ -8,6 +8,7 @@ import pytest
 from benchmarks import inference
 
 
+@pytest.mark.slow   # a benchmark smoke run, like the other benchmarks'
 def test_inference_benchmark_compares_torch_and_onnxruntime_on_the_same_windows(tmp_path):
     results = inference.main(["--input-size", "32", "--num-frames", "4", "--windows", "3", "--batch-size", "2",
                               "--rounds", "2", "--bf16", "--out-dir", str(tmp_path)])
