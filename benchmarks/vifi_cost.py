@@ -92,8 +92,10 @@ def measure(label: str, args: argparse.Namespace) -> dict:
         if step >= args.warmup - 1:
             timer.mark(last=step == args.warmup + args.steps - 1)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024          # Linux: KB -> MB
+    # Growth 0: the process's peak predates the steps (--same-process, where earlier work set ru_maxrss).
     result = {"step_s": 1.0 / timer.steps_per_s(), "trainable_params": sum(p.numel() for p in params),
-              "peak_rss_mb": peak_rss, "step_rss_growth_mb": peak_rss - rss_before, "clock": clock_name(device)}
+              "peak_rss_mb": peak_rss, "step_rss_growth_mb": max(peak_rss - rss_before, 0.0),
+              "clock": clock_name(device)}
     if device.type == "cuda":
         result["peak_cuda_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     return result

