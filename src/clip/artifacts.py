@@ -59,7 +59,7 @@ class ClipRunArtifacts(pl.Callback):
         self.best_top1 = float("-inf")
         self._epoch_start = time.monotonic()
 
-    def on_fit_start(self, trainer, pl_module) -> None:
+    def setup(self, trainer, pl_module, stage: str) -> None:  # fit and validate-only runs alike
         if trainer.is_global_zero:
             write_json(self.run_dir / "config.json", self.config)
 
@@ -85,9 +85,7 @@ class ClipRunArtifacts(pl.Callback):
             self._write_card(trainer)
 
     def _write_card(self, trainer) -> None:
-        # A validate-only run writes no config.json (on_fit_start does): no card then, rather than a failed run.
-        needs = ("config.json", "validation_results.json")
-        if trainer.is_global_zero and all((self.run_dir / name).is_file() for name in needs):
+        if trainer.is_global_zero and (self.run_dir / "validation_results.json").is_file():
             write_model_card(self.run_dir, clip_run_facts(self.run_dir))
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:

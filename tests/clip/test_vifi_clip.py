@@ -108,6 +108,9 @@ def test_continue_from_the_run_validates_to_its_best_epochs_figures(demo_run, cl
     again = json.loads((run.parent / "again" / "validation_results.json").read_text())
     assert again["confusion_matrix"] == best["confusion_matrix"] and again["top1"] == best["top1"]
     assert again["loss"] == pytest.approx(best["loss"], abs=1e-6)
+    card = (run.parent / "again" / "MODEL_CARD.md").read_text()   # a validate-only run has its config and card too
+    assert json.loads((run.parent / "again" / "config.json").read_text())["validate_only"] is True
+    assert "vifi_clip" in card and f"{best['top1']:.4f}" in card
 
 
 def test_predict_with_the_run_scores_its_test_videos_as_the_runs_test_pass(demo_run, cli, synthetic_root):
