@@ -8,6 +8,7 @@ synthetic dataset and the repository root are byte-identical and the test's own 
 import hashlib
 import json
 import os
+import random
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -59,7 +60,8 @@ def _write_files(root: Path) -> None:
     (root / "random.ckpt").write_bytes(os.urandom(4096))
     (root / "json.ckpt").write_text(json.dumps({"state_dict": {}, "epoch": 3}))
     (root / "a_file").write_text("not a folder\n")
-    (root / "not_a_video.mp4").write_bytes(os.urandom(2048))
+    # Seeded: some random bytes parse as a container without a video stream (another, also valid, error line).
+    (root / "not_a_video.mp4").write_bytes(random.Random(0).randbytes(2048))
     (root / "events.csv").write_text("frame\n5\n")
     (root / "events_no_frame.csv").write_text("time\n0.5\n")
     (root / "events_negative.csv").write_text("frame\n-3\n")
