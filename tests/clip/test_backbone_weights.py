@@ -227,10 +227,15 @@ def test_cached_tag_loads_offline_at_once_with_the_tags_quick_gelu(monkeypatch, 
     """A tag whose file is in the hub cache loads with no hub request (HF_HUB_OFFLINE set after huggingface_hub
     was imported: its own offline flag is still false, so a request would be tried and retried)."""
     _, state = _source_clip()
-    model_cfg = tiny_backbone()["model_cfg"]     # registered as an open_clip model with an `openai`-like tag
+    model_cfg = tiny_backbone()["model_cfg"]     # registered as an open_clip model with a made-up QuickGELU tag
     monkeypatch.setitem(open_clip.factory._MODEL_CONFIGS, "clip-tiny-hub", model_cfg)
     monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "clip-tiny-hub",
-                        {"openai": {"hf_hub": "test-org/clip-tiny-hub/", "quick_gelu": True}})
+                        {"cached_tiny": {"hf_hub": "test-org/clip-tiny-hub/", "quick_gelu": True}})
+
+    def no_network(*args, **kwargs):   # the file is in the cache the test made: any connection is a failure
+        raise AssertionError(f"a hub request was tried: {args}")
+
+    monkeypatch.setattr(hub.socket, "create_connection", no_network)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
@@ -242,7 +247,7 @@ def test_cached_tag_loads_offline_at_once_with_the_tags_quick_gelu(monkeypatch, 
               str(repo / "snapshots" / "abc123" / "open_clip_model.safetensors"))
 
     start = time.perf_counter()
-    loaded, _ = load_clip(tiny_backbone(name="clip-tiny-hub", model_cfg=None, pretrained="openai"))
+    loaded, _ = load_clip(tiny_backbone(name="clip-tiny-hub", model_cfg=None, pretrained="cached_tiny"))
     assert time.perf_counter() - start < 5.0
     assert type(loaded.transformer.resblocks[0].mlp.gelu) is open_clip.transformer.QuickGELU
     for key, value in loaded.state_dict().items():
