@@ -274,3 +274,15 @@ def test_vifi_checkpoint_in_method_vifi_clip_gives_the_logits_of_the_same_tensor
     assert ours.shape == (2, 3)
     assert (ours - theirs).abs().max() <= 1e-5
     assert ours.std() > 0                # the logits tell the classes apart (not a constant)
+
+
+def test_a_backbone_section_from_before_the_weights_keys_takes_confs_values():
+    """A run folder saved before weights_format / vifi_token_embedding / hub_timeout_s existed: conf/'s defaults."""
+    from omegaconf import OmegaConf
+
+    from src.clip.models.backbone import _settings
+    from src.core.cli_checks import CONF_DIR
+    conf = OmegaConf.load(CONF_DIR / "backbone" / "clip_b16.yaml")
+    old = {k: v for k, v in tiny_backbone().items() if k not in ("weights_format", "vifi_token_embedding", "hub_timeout_s")}
+    assert _settings(old) == (conf.weights_format, conf.vifi_token_embedding, float(conf.hub_timeout_s))
+    assert _settings({**old, "hub_timeout_s": 7, "weights_format": "openai"})[::2] == ("openai", 7.0)

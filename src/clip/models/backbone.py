@@ -16,6 +16,7 @@ import torch
 from src.clip.models.weights.files import QUICK_GELU_FORMATS, LocalWeights, read_weights
 from src.clip.models.weights.hub import check_tag, load_tag
 from src.core.errors import UserError
+from src.core.tool_defaults import tool_defaults
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,10 @@ def _looks_like_file(pretrained) -> bool:
 
 
 def _settings(backbone: dict) -> tuple[str, str | None, float]:
-    # A run folder saved before these keys existed rebuilds as it trained: auto, no ViFi file, the default probe.
-    return (backbone.get("weights_format", "auto"), backbone.get("vifi_token_embedding"),
-            float(backbone.get("hub_timeout_s", 3)))
+    # A run folder saved before these keys existed lacks them: conf/backbone/clip_b16.yaml's values (the file every
+    # CLIP backbone composes over) fill in, so the defaults live in conf/ only.
+    settings = {**tool_defaults("backbone/clip_b16"), **backbone}
+    return settings["weights_format"], settings["vifi_token_embedding"], float(settings["hub_timeout_s"])
 
 
 def _architecture_cfg(name: str, model_cfg: dict | None, quick_gelu: bool) -> dict:
